@@ -1,0 +1,32 @@
+# `make lab`  : install into .venv and execute the whole notebook headless (offline by default).
+# `make test` : install into .venv and run the test suite (what CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+OUT ?= build
+LAB_ARGS ?=
+
+.PHONY: install lab test clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, and only where none is importable: keeps an existing torch, avoids a CUDA download
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+lab: install
+	mkdir -p $(OUT)
+	HF_HUB_DISABLE_PROGRESS_BARS=1 $(VENV)/bin/papermill lab4.ipynb $(OUT)/lab4.executed.ipynb --cwd . $(LAB_ARGS)
+	$(PY) lab4_helpers.py where $(OUT)/lab4.executed.ipynb
+
+test: install
+	$(PY) -m pytest -q --doctest-modules lab4_helpers.py tests
+	$(PY) lab4_helpers.py release --check lab4.ipynb
+
+clean:
+	rm -rf $(OUT) wandb .lab4_cache .pytest_cache
