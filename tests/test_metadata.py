@@ -1,0 +1,98 @@
+"""Step 3: metadata extractors and the slice registry."""
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import lab4_helpers as lab
+
+
+def meta(text):
+    return lab.add_slice_metadata(pd.DataFrame({"text": [text]})).iloc[0]
+
+
+@pytest.mark.parametrize("text, column, expected", [
+    ("#Monday again", "has_hashtag", True),
+    ("C# is a language", "has_hashtag", False),
+    ("@user see you", "has_mention", True),
+    ("mail me at a@b", "has_mention", True),
+    ("look http://t.co/Ab12Cd", "has_url", True),
+    ("no link here", "has_url", False),
+    ("great 😂", "n_emoji", 1),
+    ("😂😂😂", "emoji_dense", True),
+    ("😭", "emoji_density", 1.0),
+    ("I don't care", "has_negation", True),
+    ("I don’t care", "has_negation", True),
+    ("nothing works", "has_negation", True),
+    ("notable game", "has_negation", False),
+    ("good but slow", "has_contrast", True),
+    ("butter", "has_contrast", False),
+    ("why?", "is_question", True),
+    ("WORST day", "has_allcaps", True),
+    ("NBA tonight", "has_allcaps", False),
+    ("sooooo good", "has_elongation", True),
+    ("http://t.co/aaaaa", "has_elongation", False),
+    ("hi", "length_bucket", "short"),
+    ("x" * 60, "length_bucket", "medium"),
+    ("x" * 130, "length_bucket", "long"),
+    ("", "emoji_density", 0.0),
+])
+def test_extractors(text, column, expected):
+    assert meta(text)[column] == expected
+
+
+def test_metadata_keeps_rows_and_does_not_modify_input():
+    tweets = pd.DataFrame({"text": ["a", "b #x"], "label": ["neutral", "positive"], "extra": [1, 2]})
+    out = lab.add_slice_metadata(tweets)
+    assert list(tweets.columns) == ["text", "label", "extra"]
+    assert len(out) == 2 and "extra" in lab.metadata_columns(out) and "has_hashtag" in lab.metadata_columns(out)
+
+
+def test_missing_text_column_is_a_clear_error():
+    with pytest.raises(KeyError, match="missing column 'text'"):
+        lab.add_slice_metadata(pd.DataFrame({"tweet": ["x"]}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_extractors_never_raise_and_counts_are_non_negative(text):
+    row = meta(text)
+    counts = ["n_chars", "n_words", "n_hashtags", "n_mentions", "n_urls", "n_emoji", "n_allcaps_words"]
+    assert all(row[c] >= 0 for c in counts)
+    assert 0.0 <= row["emoji_density"] <= 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_adding_a_hashtag_sets_has_hashtag(text):
+    assert meta(text + " #x")["has_hashtag"]
+
+
+def test_default_slices_have_docstrings_and_students_can_add():
+    slices = lab.default_slices()
+    assert len(slices) >= 12 and all(lab._describe(f) for f in slices.values())
+
+    @lab.add_slice(slices)
+    def shouty_question(df):
+        "Questions with a shouted word."
+        return df.is_question & df.has_allcaps
+
+    tweets = lab.add_slice_metadata(pd.DataFrame({"text": ["WHERE is it?", "why?"]}))
+    table = lab.describe_slices(tweets, slices).set_index("slice")
+    assert table.loc["shouty_question", "n"] == 1
+    assert lab.default_slices().keys().isdisjoint({"shouty_question"})  # a fresh copy each call
+
+
+@pytest.mark.parametrize("predicate, message", [
+    (lambda df: df.no_such_column, "slice 'bad' failed: AttributeError"),
+    (lambda df: [True], "returned list"),
+    (lambda df: df.n_chars, "non-boolean values"),
+])
+def test_bad_slice_predicates_get_clear_errors(predicate, message):
+    tweets = lab.add_slice_metadata(pd.DataFrame({"text": ["a", "bb"]}))
+    with pytest.raises(ValueError, match=message):
+        lab.slice_masks(tweets, {"bad": predicate})
+
+
+def test_slice_masks_treat_missing_as_not_in_slice():
+    tweets = pd.DataFrame({"flag": pd.array([True, None], dtype="boolean")})
+    assert lab.slice_masks(tweets, {"f": lambda df: df.flag})["f"].tolist() == [True, False]
