@@ -721,8 +721,8 @@ def _vader_predict(analyzer) -> Callable[[list[str]], list[tuple[str, float]]]:
     """VADER: compound >= 0.05 positive, <= -0.05 negative, else neutral.
 
     Confidence (a heuristic, not a probability): ``|compound|`` for positive or negative predictions
-    (how far the compound score is from 0, in [0.05, 1]), and ``1 - |compound| / 0.05`` scaled into
-    [0.5, 1] for neutral ones (1 when the compound score is exactly 0, 0.5 at the thresholds).
+    (how far the compound score is from 0, in [0.05, 1]), and ``1 - |compound| / 0.1`` for neutral
+    ones (in [0.5, 1]: 1 at compound 0, 0.5 at the thresholds).
     """
     def predict(texts: list[str]) -> list[tuple[str, float]]:
         out = []
@@ -1440,7 +1440,8 @@ def discover_slices(df_eval, *, target="candidate_error", max_level=2,
     alpha = DISCOVERY_ALPHA: > 0 means the slice's error rate is high enough to outweigh its
     smallness, higher = worse slice (unbounded above, not a probability); ``rediscovers``: names
     of given ``slices`` whose mask has Jaccard >= REDISCOVERY_JACCARD with the found slice;
-    ``target``. The slices were picked *because* they look bad on this data, so p and q are
+    ``target``. A found slice holding exactly the same tweets as a better-ranked one is left out.
+    The slices were picked *because* they look bad on this data, so p and q are
     optimistic: treat them as leads to confirm on new data. Empty frame when nothing is found
     (or sliceline fails, with a warning).
     """
@@ -1471,12 +1472,15 @@ def discover_slices(df_eval, *, target="candidate_error", max_level=2,
         return empty
     given = _all_masks(df_eval, slices)
     given.pop("all")
-    rows = []
-    for rank, (top, stat) in enumerate(zip(finder.top_slices_, finder.top_slices_statistics_), 1):
+    rows, seen = [], set()
+    for top, stat in zip(finder.top_slices_, finder.top_slices_statistics_):
         used = [(j, int(v)) for j, v in enumerate(top) if v is not None]
         mask = np.logical_and.reduce([X[:, j] == v for j, v in used])
+        if mask.tobytes() in seen:  # same tweets under another name (n_hashtags=0 == not has_hashtag)
+            continue
+        seen.add(mask.tobytes())
         rows.append({
-            "rank": rank, "slice": " & ".join(encoded[names[j]][1][v] for j, v in used),
+            "rank": len(rows) + 1, "slice": " & ".join(encoded[names[j]][1][v] for j, v in used),
             "error_rate": float(errors[mask].mean()), **_paired_summary(base[mask], cand[mask]),
             "score": stat["slice_score"],
             "rediscovers": ", ".join(g for g, gm in given.items()

@@ -1,0 +1,98 @@
+"""Step 5: the evaluation table, slice and regression metrics, and their invariants."""
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import lab4_helpers as lab
+
+
+def test_eval_table_outcomes(tiny_eval):
+    assert tiny_eval["regressed"].tolist() == [True, False, False, False, True, False, False, False]
+    assert tiny_eval["improved"].tolist() == [False, False, False, True, False, False, False, False]
+    assert tiny_eval["both_wrong"].tolist() == [False] * 7 + [True]
+    assert tiny_eval["confident_regression"].sum() == 2  # candidate conf 0.85 >= 0.8
+    outcome = tiny_eval[["regressed", "improved", "both_wrong", "both_correct"]].sum(axis=1)
+    assert (outcome == 1).all()
+
+
+def test_eval_table_keeps_metadata_columns_without_a_list(tiny_eval):
+    assert {"has_hashtag", "n_emoji", "length_bucket"} <= set(tiny_eval.columns)
+
+
+def test_eval_table_needs_both_models():
+    long = pd.DataFrame({"tweet_id": [0], "text": ["x"], "label": ["neutral"], "model": ["baseline"],
+                         "pred": ["neutral"], "conf": [0.5]})
+    with pytest.raises(ValueError, match="'baseline' and 'candidate'"):
+        lab.build_eval_table(long)
+
+
+def test_slice_metrics_counts_and_order(tiny_eval):
+    table = lab.slice_metrics(tiny_eval, {"has_hashtag": lambda d: d.has_hashtag}, min_n=3)
+    row = table[(table.slice == "has_hashtag") & (table.model == "candidate")].iloc[0]
+    assert (row.n, row.correct, row.accuracy, row.too_small) == (2, 0, 0.0, True)
+    assert table["accuracy"].is_monotonic_increasing  # worst first
+
+
+def test_regression_metrics_rates(tiny_eval):
+    table = lab.regression_metrics(tiny_eval, {"has_hashtag": lambda d: d.has_hashtag}).set_index("slice")
+    assert table.loc["has_hashtag", ["n", "regressions", "improvements"]].tolist() == [2, 2, 0]
+    assert table.loc["has_hashtag", "regression_rate"] == 1.0
+    assert table.loc["all", "net"] == 1 - 2
+
+
+@pytest.mark.parametrize("predicate", [lambda d: d.text == "nobody", lambda d: d.label == "neutral"])
+def test_empty_and_uniform_slices_give_defined_rows(tiny_eval, predicate):
+    with np.errstate(all="raise"):
+        sm = lab.slice_metrics(tiny_eval, {"s": predicate})
+        rm = lab.regression_metrics(tiny_eval, {"s": predicate})
+    n = int(predicate(tiny_eval).sum())
+    assert (sm[sm.slice == "s"]["n"] == n).all() and rm.set_index("slice").loc["s", "n"] == n
+    if n == 0:
+        assert sm[sm.slice == "s"]["accuracy"].isna().all()
+        assert np.isnan(rm.set_index("slice").loc["s", "regression_rate"])
+
+
+outcomes = st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()), min_size=0, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(outcomes)
+def test_metric_invariants(rows):
+    base_ok = np.array([r[0] for r in rows], dtype=bool)
+    cand_ok = np.array([r[1] for r in rows], dtype=bool)
+    df = pd.DataFrame({
+        "tweet_id": range(len(rows)), "text": [f"t{i}" for i in range(len(rows))], "label": "neutral",
+        "flag_a": [r[2] for r in rows], "flag_b": [r[3] for r in rows],
+        "baseline_correct": base_ok, "candidate_correct": cand_ok,
+        "regressed": base_ok & ~cand_ok, "improved": ~base_ok & cand_ok,
+        "both_wrong": ~base_ok & ~cand_ok, "both_correct": base_ok & cand_ok,
+        "confident_regression": base_ok & ~cand_ok,
+    })
+    slices = {"a": lambda d: d.flag_a, "b": lambda d: d.flag_b, "ab": lambda d: d.flag_a & d.flag_b}
+    reg = lab.regression_metrics(df, slices).set_index("slice")
+    total = reg[["regressions", "improvements", "both_wrong", "both_correct"]].sum(axis=1)
+    assert (total == reg["n"]).all()
+    for name, fn in slices.items():
+        assert reg.loc[name, "n"] == int(fn(df).sum())
+    stats = lab.slice_stats(df, slices)
+    for model in ("baseline", "candidate"):
+        tested = stats[stats["n"] > 0]
+        assert ((tested[f"{model}_lo"] <= tested[f"{model}_acc"] + 1e-12)
+                & (tested[f"{model}_acc"] <= tested[f"{model}_hi"] + 1e-12)).all()
+        assert ((tested[f"{model}_lo"] >= 0) & (tested[f"{model}_hi"] <= 1)).all()
+
+
+def test_row_accounting_adds_up_end_to_end(write_csv, offline_models):
+    models, cache = offline_models
+    path = write_csv("text,label\ngood day,positive\n,negative\nbad day,negative\nbad day,negative\nok,maybe_not\n")
+    with pytest.raises(ValueError, match="maybe_not"):
+        lab.load_tweets(path, verbose=False)
+    path = write_csv("text,label\ngood day,positive\n,negative\nbad day,negative\nbad day,negative\nfine,\n")
+    tweets, dropped = lab.load_tweets(path, verbose=False)
+    df_eval = lab.build_eval_table(lab.run_models(lab.add_slice_metadata(tweets), models, cache_dir=cache,
+                                                  progress=False))
+    config = lab.run_config(tweets, dropped, models)
+    assert len(df_eval) + len(dropped) == 5
+    assert config["n_source_rows"] == 5 and config["rows/evaluated"] == 2
+    assert sum(v for k, v in config.items() if k.startswith("rows/")) == 5
