@@ -118,3 +118,16 @@ def test_hf_dataset_unreachable_falls_back_to_csv(monkeypatch, capsys):
 def test_real_tweeteval_sample_loads():
     tweets, dropped = lab.load_tweets(SHARED_VAL, verbose=False)
     assert len(tweets) + len(dropped) == 2000 and len(tweets) > 1900
+
+
+def test_hf_dataset_path_converts_ids_to_words(monkeypatch):
+    import datasets
+
+    fake = datasets.Dataset.from_dict({"text": ["good", "bad", "meh"], "label": [2, 0, 1]})
+    calls = []
+    monkeypatch.setattr(lab, "hub_reachable", lambda **_: True)
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or fake)
+    tweets, dropped = lab.load_tweets(use_hf_dataset=True, verbose=False)
+    assert calls[0][0] == ("cardiffnlp/tweet_eval", "sentiment") and calls[0][1]["split"] == "test"
+    assert tweets["label"].tolist() == ["positive", "negative", "neutral"] and dropped.empty
+    assert tweets.attrs["source"].startswith("hf:cardiffnlp/tweet_eval")

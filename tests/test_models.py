@@ -225,3 +225,16 @@ def test_precomputed_missing_column_names_it(write_csv):
     tweets, _ = lab.load_tweets(write_csv("text,label,roberta\nx,positive,positive\n"), verbose=False)
     with pytest.raises(KeyError, match="missing column 'gpt2'"):
         lab.load_models("offline", baseline="precomputed:roberta", candidate="precomputed:gpt2", tweets=tweets)
+
+
+def test_auto_source_falls_back_when_hub_models_fail(monkeypatch, capsys, offline_models):
+    monkeypatch.setattr(lab, "hub_reachable", lambda **_: True)
+
+    def broken(role, model_id):
+        raise ValueError(f"could not load model {model_id!r}")
+
+    monkeypatch.setattr(lab, "_transformers_model", broken)
+    monkeypatch.setattr(lab, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
+    models = lab.load_models("auto", progress=False)
+    assert models["baseline"].kind == "vader"
+    assert "falling back to the offline pair" in capsys.readouterr().out
