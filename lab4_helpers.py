@@ -90,6 +90,56 @@ DISCOVERY_MAX_CATEGORIES = 20
 # A found slice "rediscovers" a hand-written slice when their masks overlap with Jaccard
 # index |A & B| / |A | B| at least this high (1.0 = identical tweets).
 REDISCOVERY_JACCARD = 0.5
+N_GENERATED_CASES = 10  # tweets asked of the LLM: enough to see a pattern, few enough to read and check by hand
+PROMPT_EXAMPLES = 5  # real slice tweets shown in the prompt: they set the style without inviting copies
+MAX_TWEET_CHARS = 280  # Twitter's limit; a longer "tweet" is unlike anything the models were tested on
+PERTURBATION_SAMPLE = 50  # slice tweets per perturbation test: Wilson interval at most ±14 points, fast on CPU
+DIR_TOLERANCE = 0.1  # CheckList's tolerance for directional tests: confidence moves below this are noise
+PERTURB_HASHTAGS = ("#news", "#today", "#update", "#thread", "#monday")  # tags with no sentiment of their own
+PERTURB_EMOJI = ("📅", "📌", "📷", "📍", "🔁")  # emoji with no sentiment of their own
+NEGATIVE_CLAUSES = ("Worst day ever.", "I hate this.", "So disappointed.", "Never again.",
+                    "This is awful.")  # plainly negative, and without a negation that could confuse a model
+POSITIVE_CLAUSES = ("Best day ever!", "I love it.", "So happy right now.", "Absolutely amazing.",
+                    "This made my day.")  # plainly positive, likewise
+MFT_THINGS = ("new album", "movie", "update", "game", "new phone", "season finale", "concert")  # fill {thing}
+# Minimum functionality tests written for this project: (template, label a careful reader gives it).
+MFT_SUITES = {
+    "negation": (
+        ("I don't love the {thing}", "negative"), ("the {thing} is not bad at all", "positive"),
+        ("not gonna lie, the {thing} wasn't great", "negative"), ("the {thing} never disappoints", "positive"),
+        ("the {thing} is not good", "negative"), ("nothing about the {thing} was fun", "negative"),
+        ("no complaints about the {thing}, it works perfectly", "positive"),
+        ("I wouldn't recommend the {thing} to anyone", "negative"),
+        ("I never get tired of this {thing}", "positive"),
+        ("I don't think the {thing} is out before Friday", "neutral"),
+    ),
+    "contrast": (
+        ("the trailer looked great but the {thing} was a total mess", "negative"),
+        ("long wait for the {thing} but totally worth it", "positive"),
+        ("not my usual style but I really like the {thing}", "positive"),
+        ("I wanted to like the {thing}, but it was boring", "negative"),
+        ("the {thing} was pricey, however it is amazing", "positive"),
+        ("some people hate the {thing} but I love it", "positive"),
+        ("the {thing} is loud though it ruined my evening", "negative"),
+        ("the {thing} starts at 8 but doors open at 7", "neutral"),
+    ),
+    "emoji": (
+        ("got the {thing} today 😍😍", "positive"), ("the {thing} is delayed again 😡", "negative"),
+        ("{thing} tonight 🎉🙌", "positive"), ("lost my ticket for the {thing} 😭", "negative"),
+        ("this {thing} 🔥🔥🔥", "positive"), ("sat through the whole {thing} 😴😴😴", "negative"),
+        ("the {thing} comes out friday 📅", "neutral"), ("the {thing} is at 7pm 📍", "neutral"),
+    ),
+    "basic": (
+        ("I love the {thing}", "positive"), ("the {thing} was amazing", "positive"),
+        ("best {thing} I have seen this year", "positive"), ("I hate the {thing}", "negative"),
+        ("the {thing} was terrible", "negative"), ("worst {thing} ever", "negative"),
+        ("the {thing} is out on Friday", "neutral"), ("has anyone seen the {thing} yet?", "neutral"),
+        ("the {thing} starts at 8pm", "neutral"),
+    ),
+}
+# A slice whose name or description contains the key gets that MFT suite; any other slice gets "basic".
+MFT_SUITE_KEYS = (("negat", "negation"), ("contrast", "contrast"), ("emoji", "emoji"))
+
 EXAMPLE_PREFIX = "example_"  # notebook slices named so are shipped examples, not the student's own
 # Self-check thresholds; the handout promises these numbers, so change both together.
 # Slices a student must add beyond lab.default_slices(): enough to force own thinking.
@@ -1643,6 +1693,22 @@ def ship_recommendation(memo):
     return str(rec.iloc[-1])
 
 
+def weakest_slice(stats: pd.DataFrame, *, prefer: str | None = None) -> str:
+    """Name of a slice to stress-test: ``prefer`` when it holds tweets, else the non-empty slice with the
+    lowest candidate-minus-baseline accuracy (``stats`` from :func:`slice_stats`; "all" is never chosen).
+
+    >>> stats = pd.DataFrame({"slice": ["all", "a", "b"], "n": [9, 0, 4], "delta": [0.1, -0.5, -0.2]})
+    >>> weakest_slice(stats, prefer="a")
+    'b'
+    """
+    usable = stats[(stats["slice"] != "all") & (stats["n"] > 0)]
+    if prefer is not None and prefer in set(usable["slice"]):
+        return prefer
+    if usable.empty:
+        raise ValueError("no slice holds any tweet; add slices that match your data (see describe_slices).")
+    return str(usable.sort_values("delta", kind="stable")["slice"].iloc[0])
+
+
 def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
     """Print one ``Overall:`` line per model and the paired change (the TA summary reads these lines)."""
     for row in overall.itertuples():
@@ -1777,6 +1843,8 @@ def log_to_wandb(session: WandbSession, tables: Mapping[str, pd.DataFrame] | Non
     if config:
         run.config.update(dict(config), allow_val_change=True)
     payload = {name: wandb.Table(dataframe=_wandb_ready(df)) for name, df in (tables or {}).items()}
+    if figures:
+        import matplotlib.pyplot  # noqa: F401 -- wandb.Image looks figures up through pyplot
     payload.update({name: wandb.Image(fig) for name, fig in (figures or {}).items()})
     if payload:
         run.log(payload)
@@ -1860,6 +1928,694 @@ def read_offline_tables(run_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
         data = json.loads(path.read_text(encoding="utf-8"))
         tables[name] = pd.DataFrame(data["data"], columns=data["columns"])
     return tables
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 7: stress tests (LLM-written cases scored by both models) and offline perturbation tests
+# ---------------------------------------------------------------------------------------------
+
+_LABEL_WORD = r"(?P<label>negative|neutral|positive|neg|neu|pos)"
+_LABEL_KEY = r"(?:(?:expected|intended|true)[ _]?)?(?:label|sentiment|class|polarity)"
+_KEYED = rf"(?:{_LABEL_KEY}\s*[:=]\s*)"
+_SEP = r"(?:\||\t|->|→|=>|⇒|\s[-–—]|(?<=[\"”’']),)"  # "-" only after a space; "," only after a quote
+_LIST_MARKER = re.compile(r"^(?:[(\[]?\d{1,3}\s*[.):\]]|\d{1,3}\s+[-–—]|[-*•·–—])\s+"
+                          r"|^(?:tweet|case|example)\s*#?\d{1,3}\s*[.:)–—-]\s*", re.I)
+_TRAILING_LABEL = re.compile(  # "text | positive", "text (positive)", "text -> Label: pos", "text Sentiment: Positive"
+    rf"^(?P<text>.*?)\s*(?:{_SEP}\s*[\[(]?|[\[(]|(?={_LABEL_KEY}\s*[:=]))\s*{_KEYED}?{_LABEL_WORD}"
+    r"\s*[\])]?[.!]?\s*$", re.I)
+_LEADING_LABEL = re.compile(  # "[positive] text", "Positive: text", "negative - text"
+    rf"^(?P<open>[\[(]\s*)?{_KEYED}?{_LABEL_WORD}\s*(?(open)[\])]\s*(?:[:|]|[-–—])?|(?:[:|]|(?<=\s)[-–—]))"
+    r"\s*(?P<text>\S.*)$", re.I)
+_PIPE_REST = re.compile(r"^(?P<text>.*?)\s*\|\s*(?P<label>[^|]*)$")  # "text | sarcastic": label not understood
+_LABEL_LINE = re.compile(  # a line that is only a label: "Label: positive" (previous tweet) or "Positive:" (section)
+    rf"^(?:#+\s*)?[\[(]?\s*(?P<key>{_KEYED})?{_LABEL_WORD}\s*(?P<plural>tweets?|cases?|examples?)?\s*[\])]?\s*"
+    r"(?P<colon>:)?\s*$", re.I)
+_TEXT_HEADER = re.compile(r"(?:tweet[ _]?)?(?:text|tweet|content|sentence)", re.I)
+_TEXT_PREFIX = re.compile(r"^(?:tweet|text)\s*:\s*", re.I)
+_FENCE = re.compile(r"^(?:```|~~~)")
+_RULE = re.compile(r"[|:\-\s]*-{3,}[|:\-\s]*")  # markdown table rule or horizontal rule
+_COMMENT = re.compile(r"^#(?:\s|#|$)")  # "# SAMPLE", "## notes"; "#hashtag tweet" is a tweet
+_CHATTY = re.compile(
+    r":\s*$|^(?:sure|certainly|of course|absolutely|okay|ok|great|here (?:are|is|you go)|below (?:are|is)|"
+    r"i hope|hope (?:this|these|that|it)|let me know|feel free|note\b|these (?:tweets|cases|examples)|"
+    r"each (?:tweet|case)|i(?:'ve| have) (?:written|tried|included|kept|made))\b", re.I)
+_QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
+_WARN_ITEMS = 20  # at most this many problems are listed in one warning; the issues column has them all
+_SYNTHETIC_SUMMARY_COLUMNS = ["model", "n_cases", "failures", "failure_rate", "lo", "hi", "slice_n",
+                              "slice_error_rate", "slice_lo", "slice_hi", "regressions", "regression_rate"]
+_PERTURBATION_COLUMNS = ["test", "kind", "model", "n", "failures", "failure_rate", "lo", "hi", "example"]
+_PERTURBATION_EXAMPLE_COLUMNS = ["test", "kind", "model", "expected", "original", "perturbed", "pred_before",
+                                 "pred_after", "conf_before", "conf_after"]
+_NEGATABLE = re.compile(
+    r"(?i)\b(?P<aux>is|are|was|were|am|will|can|could|would|should|do|does|did)\b(?!\s+not\b)(?=\s+[^\s.,!?;:])"
+    r"|\b(?P<contr>(?:i|you|we|they|it|that|he|she|there)['’](?:m|re|s))\b(?!\s+not\b)"
+    r"|\b(?P<subj>i|we|you|they)\s+(?P<verb>love|like|hate|want|need|enjoy|miss|think|care)\b")
+
+
+def _require_table(frame, columns, what: str, source: str) -> None:
+    """Raise a clear error unless ``frame`` is a DataFrame holding ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}; pass {source}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{what}: missing column(s) {missing}; found {list(frame.columns)}; pass {source}.")
+
+
+def _require_models(models) -> None:
+    if not isinstance(models, Mapping) or not set(_MODELS) <= set(models):
+        found = sorted(models) if isinstance(models, Mapping) else type(models).__name__
+        raise ValueError(f"models must be a dict with 'baseline' and 'candidate' (from lab.load_models); "
+                         f"found {found}.")
+
+
+def _slice_predicate(slices, slice_name: str) -> Callable:
+    """The predicate of ``slice_name`` in the registry, or an error listing the known slices."""
+    slices = dict(slices or {})
+    if slice_name not in slices:
+        known = ", ".join(map(repr, slices)) or "none (pass slices=slices)"
+        raise ValueError(f"unknown slice {slice_name!r}; known slices: {known}. Set WEAK_SLICE to one of them "
+                         "or add it with @lab.add_slice(slices).")
+    return slices[slice_name]
+
+
+def _slice_rows(df: pd.DataFrame, slices, slice_name: str) -> pd.DataFrame:
+    """The rows of ``df`` in the slice; a clear error when the slice is empty."""
+    mask = slice_masks(df, {slice_name: _slice_predicate(slices, slice_name)})[slice_name]
+    if not mask.any():
+        sizes = {k: int(m.sum()) for k, m in slice_masks(df, slices).items() if m.any()}
+        raise ValueError(f"slice {slice_name!r} has no tweets in df_eval; pick a slice with tweets "
+                         f"(name: tweets): {sizes}.")
+    return df[mask.to_numpy()]
+
+
+def _proportion(k: int, n: int) -> tuple[float, float, float]:
+    """k / n with its 95% Wilson interval; all NaN when n == 0."""
+    return (k / n if n else np.nan, *wilson_interval(k, n))
+
+
+def _prompt_examples(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Up to ``n`` rows: regressions first, then other candidate errors, then the rest (random within each)."""
+    def flag(col, default):
+        return rows[col].fillna(default).astype(bool).to_numpy() if col in rows else np.full(len(rows), default)
+
+    rank = np.select([flag("regressed", False), ~flag("candidate_correct", True)], [0, 1], 2)
+    shuffled = rows.assign(_rank=rank).sample(frac=1, random_state=seed)
+    return shuffled.sort_values("_rank", kind="stable").head(n)
+
+
+def _clean_text(text: str) -> str:
+    """Drop a "Tweet:" prefix and one pair of surrounding quotes (straight or curly)."""
+    text = _TEXT_PREFIX.sub("", text.strip())
+    if len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    return text
+
+
+def _loads(text: str):
+    """JSON, or a Python literal (single quotes) as some chat LLMs write it; None when it is neither."""
+    import ast
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _item_record(item) -> dict:
+    """A case from one JSON item: a string (read like a pasted line) or an object with text/label keys."""
+    if isinstance(item, str):
+        return _line_record(item)
+    if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(v, str) for v in item):
+        item = {"text": item[0], "label": item[1]}  # ["tweet", "positive"] pairs
+    if not isinstance(item, dict):
+        return {"text": json.dumps(item, ensure_ascii=False), "label": None, "structured": True}
+    keys = {str(k).strip().lower(): v for k, v in item.items()}
+    text = next((v for k, v in keys.items() if _TEXT_HEADER.fullmatch(k)), None)
+    if text is None:  # unknown key: take the longest string value
+        text = max((v for v in item.values() if isinstance(v, str)), key=len, default="")
+    label = next((v for k, v in keys.items() if re.fullmatch(_LABEL_KEY, k, re.I)), None)
+    return {"text": _clean_text(str(text)), "label": None if label is None else str(label), "structured": True}
+
+
+def _line_record(line: str) -> dict:
+    """A case from one pasted line. ``structured``: it had a list marker, a label or a JSON object."""
+    if line.startswith("{"):
+        item = _loads(line.rstrip(","))
+        if isinstance(item, dict):
+            return _item_record(item)
+    body = _LIST_MARKER.sub("", line, count=1)
+    structured, label = body != line, None
+    match = _TRAILING_LABEL.match(body) or _LEADING_LABEL.match(body) or _PIPE_REST.match(body)
+    if match:
+        body, label, structured = match["text"], match["label"], True
+    return {"text": _clean_text(body), "label": label, "structured": structured}
+
+
+def _table_cells(line: str, delimiter: str) -> list[str]:
+    import csv
+
+    if delimiter == "|":
+        line = line.strip().strip("|")
+    return next(csv.reader([line], delimiter=delimiter), [])  # unstripped, so glued pieces keep their spaces
+
+
+def _table_header(line: str) -> tuple[str, int, int, int] | None:
+    """(delimiter, columns, text index, label index) when ``line`` is a header such as ``text,label``."""
+    for delimiter in "|\t,;":
+        names = [c.strip().strip("\"'`").lower() for c in _table_cells(line, delimiter)]
+        text = next((i for i, c in enumerate(names) if _TEXT_HEADER.fullmatch(c)), None)
+        label = next((i for i, c in enumerate(names) if re.fullmatch(_LABEL_KEY, c, re.I)), None)
+        if len(names) >= 2 and text is not None and label is not None:
+            return delimiter, len(names), text, label
+    return None
+
+
+def _table_record(line: str, header: tuple[str, int, int, int]) -> dict | None:
+    """A case from a CSV / markdown-table row, or None when the row does not fit the header."""
+    delimiter, width, text, label = header
+    cells = _table_cells(line, delimiter)
+    if len(cells) < width:
+        return None
+    extra = len(cells) - width  # an unquoted delimiter inside the tweet: glue the pieces back
+    cells = cells[:text] + [delimiter.join(cells[text:text + extra + 1])] + cells[text + extra + 1:]
+    raw = cells[label].strip()
+    if delimiter != "|" and raw and pd.isna(_normalise_label(raw)[0]):
+        return None  # e.g. a chatty outro with a comma in it
+    return {"text": _clean_text(cells[text]), "label": raw or None, "structured": True}
+
+
+def _json_records(lines: list[str]) -> tuple[list[dict], range]:
+    """Cases from a JSON array (or an object holding one) in the paste, and the lines it spans."""
+    starts = [i for i, s in enumerate(lines) if s.lstrip().startswith(("[", "{"))]
+    ends = [i for i, s in enumerate(lines) if s.rstrip().endswith(("]", "}"))]
+    if not starts or not ends or ends[-1] < starts[0]:
+        return [], range(0)
+    first, last = starts[0], ends[-1]
+    data = _loads("\n".join(lines[first:last + 1]))
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), [data])
+    if not isinstance(data, list):
+        return [], range(0)
+    records, at = [], first
+    for item in data:
+        record = _item_record(item)
+        needles = {json.dumps(record["text"][:30], ensure_ascii=a)[1:-1] for a in (False, True)}
+        at = next((i for i in range(at, last + 1) if any(n in lines[i] for n in needles)), at)
+        records.append({**record, "structured": True, "line": at + 1, "raw": lines[at].strip()})
+    return records, range(first, last + 1)
+
+
+def _normalise_label(raw) -> tuple[object, str]:
+    """(label or <NA>, issue) for one pasted label, through normalise_labels' rules."""
+    token = "" if raw is None else str(raw).strip(" *_[]()\"'.:")
+    if not token:
+        return pd.NA, "no label"
+    try:
+        value = normalise_labels(pd.Series([token])).iloc[0]
+    except ValueError:
+        value = pd.NA
+    return (value, "") if pd.notna(value) else (pd.NA, f"label {token!r} not understood")
+
+
+def _polarity(pred_conf: tuple[str, float]) -> float:
+    """A prediction on one axis: +conf for positive, -conf for negative, 0 for neutral (NaN conf counts as 1)."""
+    pred, conf = pred_conf
+    sign = {"positive": 1.0, "negative": -1.0}.get(pred, 0.0)
+    return sign * (conf if conf == conf else 1.0)
+
+
+def _same_label(before, after, expected) -> bool:
+    return after[0] == before[0]
+
+
+def _moves_away(before, after, expected) -> bool | None:
+    start = _polarity(before)
+    side = (start > 0) - (start < 0)
+    return None if side == 0 else side * (_polarity(after) - start) < -DIR_TOLERANCE
+
+
+def _not_more_positive(before, after, expected) -> bool:
+    return _polarity(after) <= _polarity(before) + DIR_TOLERANCE
+
+
+def _not_more_negative(before, after, expected) -> bool:
+    return _polarity(after) >= _polarity(before) - DIR_TOLERANCE
+
+
+def _is_expected(before, after, expected) -> bool:
+    return after[0] == expected
+
+
+def _rng(rng):
+    import random
+
+    return rng if rng is not None else random.Random(SEED)
+
+
+def _changed(text: str, new: str, *, squeeze: bool = False) -> str | None:
+    """``new`` when it is a real change of a non-blank tweet, else None (test not applicable)."""
+    if squeeze:
+        new = re.sub(r"[ \t]{2,}", " ", new).strip()
+    return new if text.strip() and new.strip() and new != text else None
+
+
+def _mft_suite(slice_name, slices) -> str:
+    if slice_name is None:
+        return "basic"
+    about = f"{slice_name} {_describe(_slice_predicate(slices, slice_name))}".lower()
+    return next((suite for key, suite in MFT_SUITE_KEYS if key in about), "basic")
+
+
+def _example_text(fail: dict) -> str:
+    """One failure on a line: "original [pred conf] -> perturbed [pred conf]", or for MFT "text: expected, got"."""
+    if fail["perturbed"] is None:
+        return f"{fail['original']!r}: expected {fail['expected']}, got {fail['pred_after']} {fail['conf_after']:.2f}"
+    return (f"{fail['original']!r} [{fail['pred_before']} {fail['conf_before']:.2f}] -> "
+            f"{fail['perturbed']!r} [{fail['pred_after']} {fail['conf_after']:.2f}]")
+
+
+def build_generation_prompt(hypothesis: str, slice_name: str, df_eval: pd.DataFrame,
+                            slices: Mapping[str, Callable], *, n_cases: int = N_GENERATED_CASES,
+                            n_examples: int = PROMPT_EXAMPLES, balanced: bool = True, seed: int = SEED) -> str:
+    """A prompt to paste into any chat LLM: it asks for ``n_cases`` new tweets that test ``hypothesis``.
+
+    The prompt names the slice and its description, shows up to ``n_examples`` real tweets of the slice
+    from ``df_eval`` with their true labels (regressions first, then other candidate errors, then the rest;
+    sampled with ``seed``), asks for TweetEval-style tweets (@user, http://t.co/... links), labels balanced
+    over negative / neutral / positive unless ``balanced=False``, and exactly one ``N. tweet text | label``
+    line per tweet, which :func:`parse_generated_cases` reads. A leading "SAMPLE:" in the hypothesis is
+    dropped. Raises ``ValueError`` for an empty hypothesis, an unknown slice or an empty slice.
+    """
+    if not isinstance(hypothesis, str) or not re.sub(r"^\s*SAMPLE:", "", hypothesis).strip():
+        raise ValueError("HYPOTHESIS is empty; write one sentence on why the candidate fails on the slice, e.g. "
+                         "'The candidate misreads negated praise such as \"not bad\".'")
+    if int(n_cases) < 1:
+        raise ValueError(f"n_cases={n_cases}; ask for at least 1 tweet (the lab asks for {N_GENERATED_CASES}).")
+    _require_table(df_eval, ["text", "label"], "build_generation_prompt", "df_eval from lab.build_eval_table")
+    rows = _slice_rows(df_eval, slices, slice_name)
+    description = _describe(slices[slice_name])
+    examples = [f'- "{" ".join(str(t).split())}" (true label: {label})'
+                for t, label in _prompt_examples(rows, n_examples, seed)[["text", "label"]].itertuples(index=False)]
+    if balanced:
+        counts = [(n_cases // len(LABELS) + (i < n_cases % len(LABELS)), label) for i, label in enumerate(LABELS)]
+        labels = "exactly " + ", ".join(f"{k} {label}" for k, label in counts if k)
+    else:
+        labels = "any mix that fits the hypothesis"
+    hypothesis = re.sub(r"^\s*SAMPLE:\s*", "", hypothesis).strip()
+    return "\n".join([
+        "I am stress-testing a tweet sentiment classifier (labels: negative, neutral, positive).",
+        "",
+        f"Hypothesis about where it fails: {hypothesis}",
+        f'The tweets that matter form the slice "{slice_name}": {description}',
+        "",
+        "Real tweets from this slice with their true labels (for style only; do not copy or paraphrase them):",
+        *examples,
+        "",
+        f"Write {n_cases} new, realistic tweets that test this hypothesis. Rules:",
+        f"- Every tweet fits the slice: {description.rstrip('.')}.",
+        "- Include tweets where the hypothesis predicts a mistake, and similar ones where it predicts none.",
+        f"- Labels: {labels}. The label is the sentiment most readers would agree on; avoid unclear tweets.",
+        "- Write like the TweetEval data set: casual tweets by ordinary users, mentions written as @user, "
+        "links as http://t.co/ plus 10 random letters, hashtags and emoji only where natural.",
+        f"- Each tweet fits on one line, has at most {MAX_TWEET_CHARS} characters and no '|' character.",
+        "",
+        f"Answer with exactly {n_cases} lines and nothing else (no introduction, notes or markdown), like this:",
+        "1. <tweet text> | <label>",
+        "2. <tweet text> | <label>",
+        "where <label> is one of: negative, neutral, positive.",
+    ])
+
+
+def parse_generated_cases(raw_text: str, *, expected_n: int | None = N_GENERATED_CASES,
+                          reference_texts: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read the LLM's answer, as pasted, into one row per generated tweet.
+
+    Accepted: numbered lists (``1.``, ``1)``, ``(1)``, ``Tweet 1:``), bullets (``-``, ``*``, ``•``), one tweet
+    per line, a JSON array (strings, or objects with text/tweet and label/sentiment/expected_label keys) or
+    JSON lines, CSV or markdown tables with a header naming a text and a label column, and labels written
+    ``text | label``, ``text -> label``, ``text - label`` (only when the last word is a label), ``text
+    (positive)``, ``[positive] text``, ``Positive: text``, a ``Label: positive`` line under the tweet, or a
+    ``Positive:`` heading over a group. Labels go through :func:`normalise_labels` (Positive, pos, neg ...).
+    Surrounding quotes (straight or curly), ``**bold**``, blank lines, markdown fences and lines starting
+    with ``# `` (comments such as ``# SAMPLE``; ``#hashtag ...`` is a tweet) are skipped.
+
+    Chat around the list is ignored, never silently: when some lines are structured (a list marker, a
+    label, JSON or a table row), plain lines before the first or after the last of them are chat; in a
+    plain one-tweet-per-line paste, leading and trailing lines that end with ':' or open like chat
+    ("Sure", "Here are", "Hope this helps", "Let me know" ...) are chat. Each ignored line is named in the
+    warning and kept in ``.attrs["ignored_lines"]`` as (line, text).
+
+    Returns columns ``text``, ``expected_label`` (one of LABELS or <NA>), ``line`` (1-based line of the paste)
+    and ``issues`` (comma-separated: no label, label not understood, empty text, over 280 characters,
+    duplicate of line N, copied from a reference tweet — verbatim ignoring case and spacing — or "").
+    One ``UserWarning`` lists every problem, including a count other than ``expected_n`` (None: no check).
+    An empty paste raises ``ValueError`` saying what to paste.
+
+    >>> parse_generated_cases("1. not bad at all | Positive", expected_n=1)[["text", "expected_label"]].values.tolist()
+    [['not bad at all', 'positive']]
+    """
+    if not isinstance(raw_text, str):
+        raise TypeError(f"expected the LLM's answer as one string, got {type(raw_text).__name__}; paste it "
+                        'between triple quotes: GENERATED_CASES_TEXT = """ ... """.')
+    lines = raw_text.splitlines()
+    records, in_json = _json_records(lines)
+    ignored, header, section = [], None, None
+    for i, raw_line in enumerate(lines):
+        line = raw_line.replace("**", "").strip()
+        if i in in_json or not line or _FENCE.match(line) or _RULE.fullmatch(line):
+            continue
+        label_line = _LABEL_LINE.match(line)
+        if label_line:
+            previous = records[-1] if records else None
+            heading = bool(label_line["colon"] or label_line["plural"] or line.startswith("#"))
+            if previous is not None and not previous["label"] and (
+                    label_line["key"] or not (heading or _CHATTY.search(previous["raw"]))):
+                previous["label"] = label_line["label"]  # "Label: positive" under its tweet
+            elif label_line["key"]:
+                ignored.append((i + 1, raw_line.strip()))
+            else:
+                section = label_line["label"]  # "Positive:" over a group of tweets
+            continue
+        if _COMMENT.match(line):
+            continue
+        if header is None and (header := _table_header(line)):
+            continue
+        record = (header and _table_record(line, header)) or _line_record(line)
+        if section and record["structured"] and not record["label"]:
+            record["label"] = section
+        records.append({**record, "line": i + 1, "raw": raw_line.strip()})
+    records.sort(key=lambda r: r["line"])
+    structured = [k for k, r in enumerate(records) if r["structured"]]
+    if structured:
+        chat = {k for k, r in enumerate(records) if not r["structured"] and not structured[0] < k < structured[-1]}
+    else:
+        chat = set()
+        for order in (range(len(records)), range(len(records) - 1, -1, -1)):
+            for k in order:
+                if not _CHATTY.search(records[k]["raw"]):
+                    break
+                chat.add(k)
+    ignored = sorted(ignored + [(records[k]["line"], records[k]["raw"]) for k in chat])
+    records = [r for k, r in enumerate(records) if k not in chat]
+    if not records:
+        seen = f" (ignored as chat: {[text for _, text in ignored][:3]})" if ignored else ""
+        raise ValueError("no generated tweets found in the pasted text" + seen + ". Paste the LLM's answer into "
+                         "GENERATED_CASES_TEXT, one tweet per line like '1. tweet text | positive' "
+                         "(a JSON list or CSV with text,label columns also works).")
+    reference = {" ".join(str(t).casefold().split()) for t in (reference_texts if reference_texts is not None else [])}
+    first_seen, labels, issues = {}, [], []
+    for r in records:
+        label, problem = _normalise_label(r["label"])
+        key = " ".join(r["text"].casefold().split())
+        found = [problem] if problem else []
+        found += ["empty text"] if not key else []
+        found += [f"{len(r['text'])} characters (over {MAX_TWEET_CHARS})"] if len(r["text"]) > MAX_TWEET_CHARS else []
+        found += [f"duplicate of line {first_seen[key]}"] if key in first_seen else []
+        found += ["copied from a reference tweet"] if key and key in reference else []
+        first_seen.setdefault(key, r["line"])
+        labels.append(label)
+        issues.append(", ".join(found))
+    cases = pd.DataFrame({"text": [r["text"] for r in records], "expected_label": pd.array(labels, dtype="string"),
+                          "line": [r["line"] for r in records], "issues": issues})
+    cases.attrs["ignored_lines"] = ignored
+    problems = ([f"found {len(cases)} cases, expected {expected_n}"] if expected_n is not None
+                and len(cases) != expected_n else [])
+    problems += [f"ignored line {no}: {text[:70]!r} (not read as a tweet)" for no, text in ignored]
+    problems += [f"line {no}: {text}" for no, text in zip(cases["line"], cases["issues"]) if text]
+    if problems:
+        more = len(problems) - _WARN_ITEMS
+        hint = ('\nAdd labels as "1. tweet text | positive" (negative / neutral / positive).'
+                if any("label" in text for text in issues) else "")
+        warnings.warn(f"parse_generated_cases: {len(problems)} thing(s) to check in the pasted cases:\n  - "
+                      + "\n  - ".join(problems[:_WARN_ITEMS]) + (f"\n  ... and {more} more" if more > 0 else "")
+                      + hint, UserWarning, stacklevel=2)
+    return cases
+
+
+def score_generated_cases(cases: pd.DataFrame, models: Mapping[str, SentimentModel], *,
+                          df_eval: pd.DataFrame | None = None, slices: Mapping[str, Callable] | None = None,
+                          slice_name: str | None = None, cache_dir: str | os.PathLike | None = CACHE_DIR,
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run both models on the generated cases and compare their failure rate with the real slice (Step 7).
+
+    Returns ``(scored, summary)``.
+
+    ``scored``: the cases' columns, the slice metadata of :func:`add_slice_metadata`, ``baseline_pred``,
+    ``baseline_conf``, ``candidate_pred``, ``candidate_conf``, ``agree`` (same prediction), ``baseline_fails``
+    / ``candidate_fails`` (pred != expected_label; <NA> without a label), ``regression`` (candidate fails
+    where the baseline is right; <NA> without a label) and ``in_slice`` (the slice's predicate holds for the
+    generated tweet; <NA> without ``slice_name`` or when the predicate needs columns the cases lack).
+
+    ``summary``: one row per model. ``n_cases`` labelled cases; ``failures``; ``failure_rate`` = failures /
+    n_cases in [0, 1], lower is better, with 95% Wilson interval ``lo`` / ``hi``; ``slice_n`` tweets of the
+    slice in ``df_eval`` (all of df_eval without ``slice_name``; NaN without df_eval), ``slice_error_rate``
+    (share the model gets wrong there) with ``slice_lo`` / ``slice_hi``; ``regressions`` = labelled cases this
+    model gets wrong and the other model right (for the candidate: its regressions; for the baseline: the
+    candidate's fixes) and ``regression_rate`` = regressions / n_cases. Compare the candidate's
+    regression_rate with the slice's (Step 5's regression_metrics, also in ``summary.attrs``) to see whether
+    the generated tweets repeat the slice's regressions. NaN = nothing to count (no labelled case, no
+    df_eval); zero labelled cases give a warning, not an error.
+    """
+    _require_table(cases, ["text", "expected_label"], "score_generated_cases", "cases from lab.parse_generated_cases")
+    _require_models(models)
+    predicate = _slice_predicate(slices, slice_name) if slice_name is not None else None
+    expected = normalise_labels(cases["expected_label"]).reset_index(drop=True)
+    scored = add_slice_metadata(cases.reset_index(drop=True).assign(expected_label=expected))
+    cache = PredictionCache(cache_dir)
+    try:
+        for role in _MODELS:
+            preds = models[role].predict(scored["text"], cache=cache, progress=False)
+            scored[f"{role}_pred"], scored[f"{role}_conf"] = preds["pred"].to_numpy(), preds["conf"].to_numpy()
+    finally:
+        cache.close()
+    scored["agree"] = scored["baseline_pred"] == scored["candidate_pred"]
+    for role in _MODELS:
+        scored[f"{role}_fails"] = (scored[f"{role}_pred"].astype("string") != expected).astype("boolean")
+    scored["regression"] = scored["candidate_fails"] & ~scored["baseline_fails"]
+    scored["in_slice"] = pd.array([pd.NA] * len(scored), dtype="boolean")
+    if predicate is not None:
+        try:
+            scored["in_slice"] = pd.array(slice_masks(scored, {slice_name: predicate})[slice_name], dtype="boolean")
+        except ValueError as err:
+            warnings.warn(f"score_generated_cases: in_slice left <NA>: {err}", UserWarning, stacklevel=2)
+    labelled = expected.notna().to_numpy()
+    n = int(labelled.sum())
+    if n == 0:
+        warnings.warn(f"score_generated_cases: none of the {len(scored)} cases has an expected label, so failure "
+                      "rates are NaN; label them ('1. tweet text | positive') and parse again.",
+                      UserWarning, stacklevel=2)
+    in_eval = None
+    if df_eval is not None:
+        _require_table(df_eval, [f"{m}_correct" for m in _MODELS], "score_generated_cases (df_eval)",
+                       "df_eval from lab.build_eval_table")
+        in_eval = df_eval if predicate is None else df_eval[
+            slice_masks(df_eval, {slice_name: predicate})[slice_name].to_numpy()]
+    fails = {m: scored.loc[labelled, f"{m}_fails"].astype(bool).to_numpy() for m in _MODELS}
+    rows = []
+    for role, other in zip(_MODELS, _MODELS[::-1]):
+        k, alone = int(fails[role].sum()), int((fails[role] & ~fails[other]).sum())
+        if in_eval is None:
+            on_slice = (np.nan,) * 4
+        else:
+            slice_k = int((~in_eval[f"{role}_correct"].astype(bool)).sum())
+            on_slice = (len(in_eval), *_proportion(slice_k, len(in_eval)))
+        rows.append((role, n, k, *_proportion(k, n), *on_slice, alone, alone / n if n else np.nan))
+    summary = pd.DataFrame(rows, columns=_SYNTHETIC_SUMMARY_COLUMNS)
+    if in_eval is not None and "regressed" in in_eval:
+        slice_regressions = int(in_eval["regressed"].astype(bool).sum())
+        summary.attrs.update(slice=slice_name or "all", slice_regressions=slice_regressions,
+                             slice_regression_rate=slice_regressions / len(in_eval) if len(in_eval) else np.nan)
+    return scored, summary
+
+
+def add_hashtag(text: str, rng=None) -> str | None:
+    """INV: append a sentiment-free hashtag from PERTURB_HASHTAGS.
+
+    >>> import random; add_hashtag("good game", random.Random(0))
+    'good game #thread'
+    """
+    return _changed(text, f"{text.rstrip()} {_rng(rng).choice(PERTURB_HASHTAGS)}")
+
+
+def remove_hashtags(text: str, rng=None) -> str | None:
+    """INV: drop the '#' of every hashtag, keeping its word (``#blessed`` may carry the sentiment)."""
+    return _changed(text, re.sub(r"#(\w)", r"\1", text))
+
+
+def add_mention(text: str, rng=None) -> str | None:
+    """INV: start the tweet with ``@user`` (TweetEval's anonymised mention)."""
+    return _changed(text, f"@user {text.lstrip()}")
+
+
+def remove_mentions(text: str, rng=None) -> str | None:
+    """INV: remove every @mention (and a colon right after it, as in "RT @user:").
+
+    >>> remove_mentions("@user @bob: love it")
+    'love it'
+    """
+    return _changed(text, re.sub(_MENTION + r":?", " ", text), squeeze=True)
+
+
+def add_url(text: str, rng=None) -> str | None:
+    """INV: append a TweetEval-style link ``http://t.co/`` plus 10 random letters and digits."""
+    import string
+
+    rng = _rng(rng)
+    return _changed(text, f"{text.rstrip()} http://t.co/"
+                          + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(10)))
+
+
+def remove_urls(text: str, rng=None) -> str | None:
+    """INV: remove every link.
+
+    >>> remove_urls("so good http://t.co/abc"), remove_urls("no link here")
+    ('so good', None)
+    """
+    return _changed(text, re.sub(_URL, " ", text), squeeze=True)
+
+
+def add_neutral_emoji(text: str, rng=None) -> str | None:
+    """INV: append an emoji without sentiment from PERTURB_EMOJI."""
+    return _changed(text, f"{text.rstrip()} {_rng(rng).choice(PERTURB_EMOJI)}")
+
+
+def change_case(text: str, rng=None) -> str | None:
+    """INV: lower-case the whole tweet (None when it already is)."""
+    return _changed(text, text.lower())
+
+
+def add_typo(text: str, rng=None) -> str | None:
+    """INV: swap two different neighbouring letters inside one word of 4+ letters (not a link, @ or #).
+
+    >>> import random; add_typo("I love it", random.Random(1))
+    'I lvoe it'
+    """
+    masked = re.sub(f"{_URL}|{_MENTION}|{_HASHTAG}", lambda m: " " * len(m.group()), text)
+    spots = [j for m in re.finditer(r"[A-Za-z]{4,}", masked) for j in range(m.start() + 1, m.end() - 2)
+             if text[j] != text[j + 1]]
+    if not spots:
+        return None
+    j = _rng(rng).choice(spots)
+    return _changed(text, text[:j] + text[j + 1] + text[j] + text[j + 2:])
+
+
+def add_negation(text: str, rng=None) -> str | None:
+    """DIR: negate the first auxiliary ("is" -> "is not", "can" -> "cannot"), pronoun contraction
+    ("it's" -> "it's not") or "I love/like/hate ..." ("I don't love ..."). None when there is none.
+
+    >>> add_negation("the movie is good"), add_negation("I love it"), add_negation("great stuff")
+    ('the movie is not good', "I don't love it", None)
+    """
+    def negate(m: re.Match) -> str:
+        if m["aux"]:
+            return "cannot" if m["aux"] == "can" else f"{m['aux']} not"
+        return f"{m['contr']} not" if m["contr"] else f"{m['subj']} don't {m['verb']}"
+
+    return _changed(text, _NEGATABLE.sub(negate, text, count=1))
+
+
+def append_negative_clause(text: str, rng=None) -> str | None:
+    """DIR: append a plainly negative sentence from NEGATIVE_CLAUSES."""
+    return _changed(text, f"{text.rstrip()} {_rng(rng).choice(NEGATIVE_CLAUSES)}")
+
+
+def append_positive_clause(text: str, rng=None) -> str | None:
+    """DIR: append a plainly positive sentence from POSITIVE_CLAUSES."""
+    return _changed(text, f"{text.rstrip()} {_rng(rng).choice(POSITIVE_CLAUSES)}")
+
+
+def run_perturbation_tests(df_eval: pd.DataFrame, models: Mapping[str, SentimentModel], *,
+                           slices: Mapping[str, Callable] | None = None, slice_name: str | None = None,
+                           n_per_test: int = PERTURBATION_SAMPLE, seed: int = SEED,
+                           cache_dir: str | os.PathLike | None = CACHE_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """CheckList-style behavioural tests of both models on real tweets of a slice, no LLM needed (Step 7).
+
+    Each perturbation function (``text, rng -> text or None``) is tried on the slice's tweets (every tweet
+    of df_eval without ``slice_name``) in a shuffled order (``seed``) until ``n_per_test`` apply. A test
+    fails on a tweet when the model breaks its expectation, judged on the model's own predictions. The
+    position of a prediction is +conf (positive), -conf (negative) or 0 (neutral); moves of at most
+    DIR_TOLERANCE are noise.
+
+    - INV (add_hashtag, remove_hashtags, add_mention, remove_mentions, add_url, remove_urls,
+      add_neutral_emoji, change_case, add_typo): the predicted label must not change.
+    - DIR add_negation: a positive or negative prediction must move away from its side by more than
+      DIR_TOLERANCE (change label, or lose that much confidence: negating one clause of a long tweet need
+      not flip it). A neutral one is not applicable (a negated neutral statement, "the shop is not open",
+      is usually still neutral).
+    - DIR append_negative_clause / append_positive_clause: the prediction must not move toward the opposite
+      side by more than DIR_TOLERANCE (fails: positive 0.6 -> 0.8 after a negative clause; negative 0.9 ->
+      neutral).
+    - MFT: the suite of MFT_SUITES matching the slice (MFT_SUITE_KEYS), {thing} filled from MFT_THINGS
+      with ``seed``: the prediction must equal the template's label.
+
+    Returns ``(results, examples)``. ``results``: one row per test x model, columns ``test``, ``kind``
+    (INV / DIR / MFT), ``model``, ``n`` (applicable cases), ``failures``, ``failure_rate`` in [0, 1]
+    (lower is better; NaN when n == 0) with 95% Wilson ``lo`` / ``hi``, and ``example`` (one failure,
+    "original [pred conf] -> perturbed [pred conf]", or ""). ``examples``: every failure, columns ``test``,
+    ``kind``, ``model``, ``expected``, ``original``, ``perturbed``, ``pred_before``, ``pred_after``,
+    ``conf_before``, ``conf_after`` (for MFT the template is ``original``, its prediction ``pred_after``).
+    """
+    import random
+
+    _require_table(df_eval, ["text"], "run_perturbation_tests", "df_eval from lab.build_eval_table")
+    _require_models(models)
+    if int(n_per_test) < 1:
+        raise ValueError(f"n_per_test={n_per_test}; use a positive number (default {PERTURBATION_SAMPLE}).")
+    rows = _slice_rows(df_eval, slices, slice_name) if slice_name is not None else df_eval
+    pool = list(dict.fromkeys(rows["text"].astype(str)))
+    random.Random(seed).shuffle(pool)
+    tolerance = f"no move toward the other side beyond {DIR_TOLERANCE}"
+    tests = [(fn, "INV", _same_label, "same label") for fn in (
+        add_hashtag, remove_hashtags, add_mention, remove_mentions, add_url, remove_urls, add_neutral_emoji,
+        change_case, add_typo)] + [
+        (add_negation, "DIR", _moves_away, f"moves away from its side by more than {DIR_TOLERANCE}"),
+        (append_negative_clause, "DIR", _not_more_positive, f"not more positive ({tolerance})"),
+        (append_positive_clause, "DIR", _not_more_negative, f"not more negative ({tolerance})")]
+    cases = []  # (test, kind, check, expected, original, perturbed or None)
+    for fn, kind, check, expected in tests:
+        rng, found = random.Random(seed), 0
+        for text in pool:
+            if found == n_per_test:
+                break
+            new = fn(text, rng)
+            if new is not None:
+                cases.append((fn.__name__, kind, check, expected, text, new))
+                found += 1
+    suite, rng = _mft_suite(slice_name, slices), random.Random(seed)
+    cases += [(f"mft_{suite}", "MFT", _is_expected, label, template.format(thing=rng.choice(MFT_THINGS)), None)
+              for template, label in MFT_SUITES[suite]]
+    texts = list(dict.fromkeys(t for c in cases for t in c[4:] if t is not None))
+    cache, preds = PredictionCache(cache_dir), {}
+    try:
+        for role in _MODELS:
+            out = models[role].predict(texts, cache=cache, progress=False)
+            preds[role] = dict(zip(texts, zip(out["pred"], out["conf"])))
+    finally:
+        cache.close()
+    results, failures = [], []
+    for test, test_kind in [(fn.__name__, kind) for fn, kind, *_ in tests] + [(f"mft_{suite}", "MFT")]:
+        group = [c for c in cases if c[0] == test]
+        for role in _MODELS:
+            p, n, bad = preds[role], 0, []
+            for _, kind, check, expected, original, new in group:
+                before, after = (p[original], p[new]) if new is not None else ((pd.NA, np.nan), p[original])
+                ok = check(before, after, expected)
+                if ok is None:  # not applicable for this model's prediction
+                    continue
+                n += 1
+                if not ok:
+                    bad.append({"test": test, "kind": kind, "model": role, "expected": expected, "original": original,
+                                "perturbed": new, "pred_before": before[0], "pred_after": after[0],
+                                "conf_before": before[1], "conf_after": after[1]})
+            results.append((test, test_kind, role, n, len(bad), *_proportion(len(bad), n),
+                            _example_text(bad[0]) if bad else ""))
+            failures += bad
+    return (pd.DataFrame(results, columns=_PERTURBATION_COLUMNS),
+            pd.DataFrame(failures, columns=_PERTURBATION_EXAMPLE_COLUMNS))
 
 
 # ---------------------------------------------------------------------------------------------
