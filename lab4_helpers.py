@@ -715,7 +715,9 @@ def _batched_by_length(texts: list[str], batch_size: int) -> Iterable[list[int]]
 def _cached_map(texts: list[str], fingerprint: str, compute: Callable[[list[str]], list], *, kind: str,
                 cache: PredictionCache, batch_size: int, progress: bool, desc: str) -> list:
     """Run ``compute`` over the distinct uncached texts in length-sorted batches; results in input order."""
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():  # without ipywidgets tqdm.auto falls back to text bars: fine
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     unique = list(dict.fromkeys(texts))
     keys = [_text_key(t) for t in unique]
@@ -871,17 +873,18 @@ def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache: PredictionCac
 
     _require_columns(train, text_column="text", label_column="label")
     encoder = _MiniLMEncoder(cache.path.parent if cache.path else None)
-    embed = lambda texts: np.stack(_cached_map(  # noqa: E731
-        list(texts), encoder.fingerprint, encoder, kind="emb", cache=cache, batch_size=batch_size,
-        progress=progress, desc="embedding (MiniLM)"))
+    def embed(texts, show: bool) -> np.ndarray:
+        return np.stack(_cached_map(list(texts), encoder.fingerprint, encoder, kind="emb", cache=cache,
+                                    batch_size=batch_size, progress=show, desc="embedding train tweets (MiniLM)"))
+
     head = LogisticRegression(C=LOGREG_C, max_iter=2000, random_state=seed)
-    head.fit(embed(train["text"]), train["label"].astype(str))
+    head.fit(embed(train["text"], progress), train["label"].astype(str))
     data_fp = _text_key("\n".join(train["text"].astype(str) + "\t" + train["label"].astype(str)))
     fingerprint = f"{encoder.fingerprint}+logreg:C={LOGREG_C}:seed={seed}:train={data_fp[:16]}"
     classes = list(head.classes_)
 
     def predict(texts: list[str]) -> list[tuple[str, float]]:
-        probs = head.predict_proba(embed(texts))
+        probs = head.predict_proba(embed(texts, False))  # the caller's progress bar covers this
         best = probs.argmax(1)
         return [(classes[b], float(p[b])) for b, p in zip(best, probs)]
 
@@ -2895,8 +2898,8 @@ def _check_discussion(ns):
 
 
 def _strip_magics(source):
-    """Blank IPython magic/shell lines (%…, !…) so that ``ast`` can parse a cell."""
-    return _MAGIC_LINE_RE.sub("", source)
+    """Turn IPython magic/shell lines (%…, !…) into ``pass`` (same indent) so that ``ast`` can parse a cell."""
+    return _MAGIC_LINE_RE.sub(lambda m: m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())] + "pass", source)
 
 
 def _is_add_slice(decorator):
@@ -3246,7 +3249,7 @@ def summarize_notebook(path):
     overall, wandb_line, check_lines, cases_plain = _read_outputs(cells)
     summary = _empty_summary(path)
     shipped = _shipped_slice_names()
-    summary["own_slices"] = [name for name in decorated if name not in shipped]
+    summary["own_slices"] = [name for name in decorated if name not in shipped and not name.startswith(EXAMPLE_PREFIX)]
     notes = values.get("saved_slice_notes")
     notes = dict(notes) if isinstance(notes, dict) else {}
     for name in summary["own_slices"]:
@@ -3279,7 +3282,7 @@ def summarize_notebook(path):
 def _where_command(path: Path) -> int:
     """Print where ``make lab`` left things: the executed notebook, the W&B run and its plot images."""
     try:
-        nb = _read_notebook(path)
+        _, nb = _read_notebook(path)
     except Exception as err:  # noqa: BLE001 - one clear line, not a traceback
         print(f"{path}: cannot read it ({err})", file=sys.stderr)
         return 1
