@@ -269,6 +269,25 @@ def _close_names(wanted: str, found: Iterable[str]) -> list[str]:
     return close
 
 
+class MissingColumnError(KeyError, ValueError):
+    """A table lacks a column the lab needs (a KeyError, and a ValueError for older callers)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+_TABLE_SOURCE = "the table built by the matching lab function (e.g. lab.build_eval_table)"
+
+
+def _require_table(frame, columns, what: str, source: str = _TABLE_SOURCE) -> None:
+    """Raise a clear error unless ``frame`` is a DataFrame holding ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}; pass {source}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise MissingColumnError(f"{what}: missing column(s) {missing}; found {list(frame.columns)}; pass {source}.")
+
+
 def _require_columns(frame: pd.DataFrame, **columns: str) -> None:
     """Raise a clear error naming each missing column, what was found and how to fix it."""
     for option, name in columns.items():
@@ -277,7 +296,7 @@ def _require_columns(frame: pd.DataFrame, **columns: str) -> None:
             close = _close_names(name, found)
             hint = f"rename {close[0]!r} to {name!r} or pass {option}={close[0]!r}" if close else (
                 f"rename the column holding it to {name!r} or pass {option}=...")
-            raise KeyError(f"missing column {name!r}; found {found}; {hint}")
+            raise MissingColumnError(f"missing column {name!r}; found {found}; {hint}")
 
 
 def normalise_labels(labels: pd.Series) -> pd.Series:
@@ -1227,19 +1246,6 @@ _DISCOVERY_COLUMNS = [
 ]
 
 
-def _require_table_columns(df, columns, where):
-    """Raise a ValueError naming the missing columns, the ones found and what to do."""
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{where}: missing column(s) {missing}; found {list(df.columns)}; "
-            "pass the table built by lab.build_eval_table (or the output of the matching lab "
-            "function), or rename your columns."
-        )
-
-
 def _paired_summary(baseline_ok, candidate_ok):
     """Accuracy, Wilson intervals, delta, regressions/fixes and McNemar p for one set of tweets.
 
@@ -1415,7 +1421,7 @@ def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH
     n), else "too small to judge" when too_small (no difference found, but it could not have
     been found), else "no significant difference". NaN = not computable (n == 0).
     """
-    _require_table_columns(df_eval, ["baseline_correct", "candidate_correct"], "slice_stats")
+    _require_table(df_eval, ["baseline_correct", "candidate_correct"], "slice_stats")
     base = df_eval["baseline_correct"].fillna(False).astype(bool).to_numpy()
     cand = df_eval["candidate_correct"].fillna(False).astype(bool).to_numpy()
     descriptions = {"all": "every tweet"}
@@ -1454,7 +1460,7 @@ def overall_metrics(df_eval):
     """
     from sklearn.metrics import f1_score, recall_score
 
-    _require_table_columns(df_eval, ["label"] + [f"{m}_{s}" for m in _MODELS for s in ("pred", "correct")],
+    _require_table(df_eval, ["label"] + [f"{m}_{s}" for m in _MODELS for s in ("pred", "correct")],
                      "overall_metrics")
     y_true = df_eval["label"].fillna("<missing>").astype(str).to_numpy()
     rows = []
@@ -1501,7 +1507,7 @@ def discover_slices(df_eval, *, target="candidate_error", max_level=2,
     if target not in ("candidate_error", "regression"):
         raise ValueError("discover_slices: target must be 'candidate_error' or 'regression', "
                          f"got {target!r}.")
-    _require_table_columns(df_eval, ["baseline_correct", "candidate_correct"], "discover_slices")
+    _require_table(df_eval, ["baseline_correct", "candidate_correct"], "discover_slices")
     empty = pd.DataFrame(columns=_DISCOVERY_COLUMNS)
     base = df_eval["baseline_correct"].fillna(False).astype(bool).to_numpy()
     cand = df_eval["candidate_correct"].fillna(False).astype(bool).to_numpy()
@@ -1553,7 +1559,7 @@ def rediscovered_hypotheses(discovered, slices):
     ``slices``: the slice registry (or just its names). Returns columns ``slice``,
     ``rediscovered`` ("yes"/"no") and ``by`` (the found slices, " | "-separated, or "").
     """
-    _require_table_columns(discovered, ["slice", "rediscovers"], "rediscovered_hypotheses")
+    _require_table(discovered, ["slice", "rediscovers"], "rediscovered_hypotheses")
     rows = []
     for name in slices:
         by = [found for found, names in zip(discovered["slice"], discovered["rediscovers"])
@@ -1570,7 +1576,7 @@ def plot_slice_accuracy(stats):
     """
     from matplotlib.patches import Patch
 
-    _require_table_columns(stats, _SLICE_STATS_COLUMNS, "plot_slice_accuracy")
+    _require_table(stats, _SLICE_STATS_COLUMNS, "plot_slice_accuracy")
     bars = []
     for model, colour in zip(_MODELS, ("tab:blue", "tab:orange")):
         acc = stats[f"{model}_acc"].to_numpy(float)
@@ -1596,7 +1602,7 @@ def plot_regressions(stats):
     (q_bh < alpha and regressions > fixes) get a red tick label and a "* q=..." note.
     Returns the matplotlib Figure.
     """
-    _require_table_columns(stats, _SLICE_STATS_COLUMNS, "plot_regressions")
+    _require_table(stats, _SLICE_STATS_COLUMNS, "plot_regressions")
     fig, ax, _ = _paired_barh(
         stats,
         [("regressions (baseline right, candidate wrong)", stats["regressions"], "tab:red", None),
@@ -1623,9 +1629,9 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
     when ``synthetic_summary`` (columns model, failure_rate, lo, hi) is given, and a last
     "recommendation" row (see ship_recommendation).
     """
-    _require_table_columns(stats, _SLICE_STATS_COLUMNS, "ship_memo (stats)")
-    _require_table_columns(overall, ["model", "macro_f1"] + [f"recall_{label}" for label in LABELS],
-                     "ship_memo (overall)")
+    _require_table(stats, _SLICE_STATS_COLUMNS, "ship_memo (stats)")
+    _require_table(overall, ["model", "macro_f1"] + [f"recall_{label}" for label in LABELS],
+                   "ship_memo (overall)")
     if "all" not in set(stats["slice"]):
         raise ValueError("ship_memo: stats has no 'all' row; pass the output of lab.slice_stats.")
     a = stats.set_index("slice").loc["all"]
@@ -1660,8 +1666,8 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
                  "collect more examples" if len(small) else "every slice is large enough"))
     stress_worse = False
     if synthetic_summary is not None:
-        _require_table_columns(synthetic_summary, ["model", "failure_rate", "lo", "hi"],
-                         "ship_memo (synthetic_summary)")
+        _require_table(synthetic_summary, ["model", "failure_rate", "lo", "hi"],
+                       "ship_memo (synthetic_summary)")
         s = synthetic_summary.set_index("model")
         stress_worse = bool(s.loc["candidate", "lo"] > s.loc["baseline", "hi"])
         rows.append(("stress test failure rate",
@@ -1689,7 +1695,7 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
 
 def ship_recommendation(memo):
     """The recommendation sentence of a ship_memo (its last row's reading)."""
-    _require_table_columns(memo, ["item", "reading"], "ship_recommendation")
+    _require_table(memo, ["item", "reading"], "ship_recommendation")
     rec = memo.loc[memo["item"] == "recommendation", "reading"]
     if rec.empty:
         raise ValueError("ship_recommendation: no 'recommendation' row; pass the output of lab.ship_memo.")
@@ -1973,15 +1979,6 @@ _NEGATABLE = re.compile(
     r"(?i)\b(?P<aux>is|are|was|were|am|will|can|could|would|should|do|does|did)\b(?!\s+not\b)(?=\s+[^\s.,!?;:])"
     r"|\b(?P<contr>(?:i|you|we|they|it|that|he|she|there)['’](?:m|re|s))\b(?!\s+not\b)"
     r"|\b(?P<subj>i|we|you|they)\s+(?P<verb>love|like|hate|want|need|enjoy|miss|think|care)\b")
-
-
-def _require_table(frame, columns, what: str, source: str) -> None:
-    """Raise a clear error unless ``frame`` is a DataFrame holding ``columns``."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}; pass {source}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"{what}: missing column(s) {missing}; found {list(frame.columns)}; pass {source}.")
 
 
 def _require_models(models) -> None:

@@ -82,3 +82,13 @@ def test_notes_table_flags_todo_and_missing():
     slices = {"a": lambda d: d, "b": lambda d: d}
     table = lab.notes_table({"a": "TODO", "c": "negation hurts the candidate a lot"}, slices)
     assert table.set_index("slice")["status"].to_dict() == {"a": "TODO", "b": "missing", "c": "ok"}
+
+
+def test_the_key_is_never_printed(tmp_path, no_wandb_env, monkeypatch, capsys):
+    key = "0123456789abcdef" * 2 + "01234567"
+    monkeypatch.setenv("WANDB_API_KEY", key)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    session = lab.start_wandb_run(project="p", directory=tmp_path)
+    info = lab.finish_wandb_run(session)
+    assert session.mode == "offline"
+    assert key not in capsys.readouterr().out and key not in str(info)
