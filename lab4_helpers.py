@@ -1237,7 +1237,7 @@ _OUTCOME_COLUMNS = frozenset({
 _MODELS = ("baseline", "candidate")
 _SLICE_STATS_COLUMNS = [
     "slice", "description", "n", "baseline_acc", "baseline_lo", "baseline_hi", "candidate_acc",
-    "candidate_lo", "candidate_hi", "delta", "regressions", "fixes", "p_mcnemar", "q_bh",
+    "candidate_lo", "candidate_hi", "delta", "delta_lo", "delta_hi", "regressions", "fixes", "p_mcnemar", "q_bh",
     "too_small", "significant_regression", "verdict",
 ]
 _DISCOVERY_COLUMNS = [
@@ -1260,8 +1260,10 @@ def _paired_summary(baseline_ok, candidate_ok):
         row[f"{model}_acc"] = k / n if n else math.nan
         row[f"{model}_lo"], row[f"{model}_hi"] = wilson_interval(k, n)
     row["delta"] = row["candidate_acc"] - row["baseline_acc"]
+    both = int((baseline_ok & candidate_ok).sum())
     b = int((baseline_ok & ~candidate_ok).sum())
     c = int((~baseline_ok & candidate_ok).sum())
+    row["delta_lo"], row["delta_hi"] = paired_delta_interval(both, b, c, n - both - b - c)
     row.update(regressions=b, fixes=c, p_mcnemar=mcnemar_exact_p(b, c) if n else math.nan)
     return row
 
@@ -1401,6 +1403,34 @@ def mcnemar_exact_p(b, c):
     if b + c == 0:
         return 1.0
     return float(binomtest(int(b), int(b + c), 0.5).pvalue)
+
+
+def paired_delta_interval(both_right, regressions, fixes, both_wrong, *, confidence=0.95):
+    """Interval for Δ = candidate accuracy − baseline accuracy on the same tweets.
+
+    Newcombe's hybrid score interval for paired proportions (Newcombe 1998, method 10): each
+    model's Wilson interval, combined with the correlation of the two models' outcomes. Arguments
+    are the four cells of the paired table. Range [-1, 1]; (NaN, NaN) when there are no tweets.
+
+    >>> lo, hi = paired_delta_interval(36, 2, 12, 0)  # Newcombe's worked example: 0.0569 to 0.3404
+    >>> round(lo, 4), round(hi, 4)
+    (0.0569, 0.3404)
+    """
+    a, b, c, d = (int(x) for x in (both_right, regressions, fixes, both_wrong))
+    n = a + b + c + d
+    if n == 0:
+        return math.nan, math.nan
+    p1, p2 = (a + b) / n, (a + c) / n  # baseline, candidate accuracy
+    l1, u1 = wilson_interval(a + b, n, confidence=confidence)
+    l2, u2 = wilson_interval(a + c, n, confidence=confidence)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    cross = a * d - b * c  # Newcombe's continuity correction of the correlation phi
+    cross = cross - n / 2 if cross > n / 2 else min(cross, 0)
+    phi = cross / math.sqrt(margins) if margins else 0.0
+    delta = p2 - p1
+    lower = (p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2
+    upper = (u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2
+    return max(-1.0, delta - math.sqrt(max(lower, 0.0))), min(1.0, delta + math.sqrt(max(upper, 0.0)))
 
 
 def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH, alpha=0.05):
@@ -1623,8 +1653,8 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
     """Evidence for and against shipping the candidate, as a table to argue with.
 
     Columns ``item``, ``evidence`` (numbers), ``reading`` (what they suggest). Rows: overall
-    accuracy (both 95% Wilson intervals, delta and the exact McNemar p on the paired outcomes;
-    no interval is given for the paired delta itself), macro F1 and per-class recall change,
+    accuracy (both 95% Wilson intervals, delta with its paired Newcombe interval and the exact
+    McNemar p on the paired outcomes), macro F1 and per-class recall change,
     slices with significant regressions, slices too small to judge, the stress-test failure rate
     when ``synthetic_summary`` (columns model, failure_rate, lo, hi) is given, and a last
     "recommendation" row (see ship_recommendation).
@@ -1639,7 +1669,8 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
     rows = [("overall accuracy",
              f"baseline {_fmt_ci(a['baseline_acc'], a['baseline_lo'], a['baseline_hi'])} -> "
              f"candidate {_fmt_ci(a['candidate_acc'], a['candidate_lo'], a['candidate_hi'])}; "
-             f"delta {a['delta']:+.3f}; {a['regressions']} regressions vs {a['fixes']} fixes, "
+             f"delta {_fmt_change(a['delta'])} [{_fmt_change(a['delta_lo'])}, {_fmt_change(a['delta_hi'])}] "
+             f"(Newcombe paired 95% interval); {a['regressions']} regressions vs {a['fixes']} fixes, "
              f"exact McNemar p = {a['p_mcnemar']:.3g} (n = {a['n']})",
              "candidate significantly more accurate" if better else
              "candidate significantly less accurate" if worse else

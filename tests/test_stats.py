@@ -268,3 +268,21 @@ def test_ship_memo_inconclusive_without_concerns():
                          lab.overall_metrics(df))
     assert lab.ship_recommendation(memo).startswith("Evidence is inconclusive")
     assert "stress test failure rate" not in set(memo["item"])
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ((36, 2, 12, 0), (0.0569, 0.3404)),   # Newcombe (1998), paired example, method 10
+    ((0, 0, 0, 0), (math.nan, math.nan)),
+])
+def test_paired_delta_interval_known_values(cells, expected):
+    lo, hi = lab.paired_delta_interval(*cells)
+    assert lo == pytest.approx(expected[0], abs=1e-4, nan_ok=True)
+    assert hi == pytest.approx(expected[1], abs=1e-4, nan_ok=True)
+
+
+@pytest.mark.parametrize("cells", [(5, 0, 0, 0), (0, 0, 0, 5), (3, 4, 0, 0), (0, 0, 7, 0), (10, 3, 5, 2)])
+def test_paired_delta_interval_contains_delta_and_stays_in_range(cells):
+    a, b, c, d = cells
+    delta = (c - b) / sum(cells)
+    lo, hi = lab.paired_delta_interval(*cells)
+    assert -1 <= lo <= delta <= hi <= 1
