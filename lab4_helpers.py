@@ -3,13 +3,20 @@
 The notebook ``lab4.ipynb`` imports this module as ``lab`` and calls one public function per step:
 
 1. setup            -> :func:`set_seed`, :func:`start_wandb_run`
-2. data             -> :func:`load_tweets`
-3. metadata/slices  -> :func:`add_slice_metadata`, :func:`default_slices`, :func:`add_slice`
+2. data             -> :func:`load_tweets` (and :func:`row_accounting`)
+3. metadata/slices  -> :func:`add_slice_metadata`, :func:`default_slices`, :func:`add_slice`,
+                       :func:`describe_slices`
 4. models           -> :func:`load_models`, :func:`run_models`
 5. metrics          -> :func:`build_eval_table`, :func:`overall_metrics`, :func:`slice_metrics`,
-                       :func:`regression_metrics`
-6. W&B              -> :func:`log_to_wandb`
-7. stress tests     -> :func:`score_generated_cases`
+                       :func:`regression_metrics`, :func:`slice_stats`, :func:`discover_slices`
+6. W&B and plots    -> :func:`plot_slice_accuracy`, :func:`plot_regressions`, :func:`log_to_wandb`,
+                       :func:`finish_wandb_run`
+7. stress tests     -> :func:`build_generation_prompt`, :func:`parse_generated_cases`,
+                       :func:`score_generated_cases`, :func:`run_perturbation_tests`, :func:`ship_memo`
+   self-check       -> :func:`self_check`
+
+Command line (instructors and TAs): ``python lab4_helpers.py release [--check] lab4.ipynb``,
+``python lab4_helpers.py summary NOTEBOOK_OR_FOLDER [--csv OUT.csv]``, ``python lab4_helpers.py where NB``.
 
 Nothing runs at import time; heavy optional libraries (torch, transformers, wandb, datasets,
 matplotlib) are imported inside the functions that need them.
@@ -724,15 +731,21 @@ class PredictionCache:
             self._db = None
 
 
-def _batched_by_length(texts: list[str], batch_size: int) -> Iterable[list[int]]:
-    """Indices of ``texts`` in batches of similar length (longest first), so padding is small."""
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+def _batched_by_length(texts: list[str], batch_size: int, lengths: list[int] | None = None) -> Iterable[list[int]]:
+    """Indices of ``texts`` in batches of similar length (longest first), so padding is small.
+
+    ``lengths`` (e.g. token counts) replace character counts when given: emoji, links and hashtags
+    tokenise unevenly, so sorting by tokens pads far less.
+    """
+    size = lengths if lengths is not None else [len(t) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: -size[i])
     for start in range(0, len(order), batch_size):
         yield order[start:start + batch_size]
 
 
 def _cached_map(texts: list[str], fingerprint: str, compute: Callable[[list[str]], list], *, kind: str,
-                cache: PredictionCache, batch_size: int, progress: bool, desc: str) -> list:
+                cache: PredictionCache, batch_size: int, progress: bool, desc: str,
+                lengths: Callable[[list[str]], list[int]] | None = None) -> list:
     """Run ``compute`` over the distinct uncached texts in length-sorted batches; results in input order."""
     with warnings.catch_warnings():  # without ipywidgets tqdm.auto falls back to text bars: fine
         warnings.simplefilter("ignore")
@@ -747,7 +760,7 @@ def _cached_map(texts: list[str], fingerprint: str, compute: Callable[[list[str]
     if todo:
         bar = tqdm(total=len(todo), desc=desc, unit="tweet", disable=not progress, mininterval=1.0)
         pending = [unique[i] for i in todo]
-        for batch in _batched_by_length(pending, batch_size):
+        for batch in _batched_by_length(pending, batch_size, lengths(pending) if lengths else None):
             results = compute([pending[j] for j in batch])
             fresh = [(keys[todo[j]], *((r,) if kind == "emb" else r)) for j, r in zip(batch, results)]
             put(fingerprint, fresh)
@@ -775,6 +788,7 @@ class SentimentModel:
     predict_batch: Callable[[list[str]], list[tuple[str, float]]] = field(repr=False)
     notes: str = ""
     device: str = "cpu"
+    token_lengths: Callable[[list[str]], list[int]] | None = field(default=None, repr=False)
 
     def predict(self, texts: Iterable[str], *, cache: PredictionCache | None = None,
                 batch_size: int = BATCH_SIZE, progress: bool = True) -> pd.DataFrame:
@@ -782,7 +796,7 @@ class SentimentModel:
         texts = [str(t) for t in texts]
         results = _cached_map(texts, self.fingerprint, self.predict_batch, kind="pred",
                               cache=cache or PredictionCache(None), batch_size=batch_size,
-                              progress=progress, desc=f"{self.role} ({self.model_id})")
+                              progress=progress, desc=f"{self.role} ({self.model_id})", lengths=self.token_lengths)
         frame = pd.DataFrame(results, columns=["pred", "conf"])
         frame["conf"] = frame["conf"].astype(float)
         return frame
@@ -873,6 +887,10 @@ class _MiniLMEncoder:
         self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
         self.fingerprint = f"all-MiniLM-L6-v2:{MINILM_SHA256[:16]}:{MAX_TOKENS}"
 
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        ids = self.tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
+        return [len(x) for x in ids]
+
     def __call__(self, texts: list[str]) -> list[np.ndarray]:
         torch = self.torch
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
@@ -894,7 +912,8 @@ def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache: PredictionCac
     encoder = _MiniLMEncoder(cache.path.parent if cache.path else None)
     def embed(texts, show: bool) -> np.ndarray:
         return np.stack(_cached_map(list(texts), encoder.fingerprint, encoder, kind="emb", cache=cache,
-                                    batch_size=batch_size, progress=show, desc="embedding train tweets (MiniLM)"))
+                                    batch_size=batch_size, progress=show, desc="embedding train tweets (MiniLM)",
+                                    lengths=encoder.token_lengths))
 
     head = LogisticRegression(C=LOGREG_C, max_iter=2000, random_state=seed)
     head.fit(embed(train["text"], progress), train["label"].astype(str))
@@ -908,7 +927,8 @@ def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache: PredictionCac
         return [(classes[b], float(p[b])) for b, p in zip(best, probs)]
 
     return SentimentModel(role, "all-MiniLM-L6-v2 + logistic regression", "minilm-logreg", fingerprint, predict,
-                          notes=f"head fit on {len(train):,} train tweets, C={LOGREG_C}", device=encoder.device)
+                          notes=f"head fit on {len(train):,} train tweets, C={LOGREG_C}", device=encoder.device,
+                          token_lengths=encoder.token_lengths)
 
 
 
@@ -1002,7 +1022,11 @@ def _transformers_model(role: str, model_id: str) -> SentimentModel:
             probs = torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy()
         return _probs_to_predictions(probs, mapping)
 
-    return SentimentModel(role, model_id, "local" if is_local else "hub", fingerprint, predict, notes=note, device=device)
+    def token_lengths(texts: list[str]) -> list[int]:
+        return [len(x) for x in tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+
+    return SentimentModel(role, model_id, "local" if is_local else "hub", fingerprint, predict, notes=note,
+                          device=device, token_lengths=token_lengths)
 
 
 def _precomputed_model(role: str, column: str, tweets: pd.DataFrame | None) -> SentimentModel:
