@@ -96,3 +96,15 @@ def test_bad_slice_predicates_get_clear_errors(predicate, message):
 def test_slice_masks_treat_missing_as_not_in_slice():
     tweets = pd.DataFrame({"flag": pd.array([True, None], dtype="boolean")})
     assert lab.slice_masks(tweets, {"f": lambda df: df.flag})["f"].tolist() == [True, False]
+
+
+@pytest.mark.skipif(not __import__("conftest").SHARED_VAL.exists(), reason="shared TweetEval sample not present")
+def test_extractors_on_real_tweets_give_plausible_rates():
+    from conftest import SHARED_VAL
+
+    tweets, _ = lab.load_tweets(SHARED_VAL, verbose=False)
+    meta = lab.add_slice_metadata(tweets)
+    assert 0.2 < meta["has_mention"].mean() < 0.45   # TweetEval anonymises mentions as @user
+    assert 0.1 < meta["has_hashtag"].mean() < 0.3
+    assert 0.1 < meta["has_negation"].mean() < 0.35
+    assert meta["n_chars"].between(1, 300).all()
