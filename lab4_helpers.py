@@ -1673,15 +1673,16 @@ def plot_regressions(stats):
     return fig
 
 
-def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
+def ship_memo(stats, overall, *, synthetic_summary=None, perturbations=None, alpha=0.05):
     """Evidence for and against shipping the candidate, as a table to argue with.
 
     Columns ``item``, ``evidence`` (numbers), ``reading`` (what they suggest). Rows: overall
     accuracy (both 95% Wilson intervals, delta with its paired Newcombe interval and the exact
     McNemar p on the paired outcomes), macro F1 and per-class recall change,
     slices with significant regressions, slices too small to judge, the stress-test failure rate
-    when ``synthetic_summary`` (columns model, failure_rate, lo, hi) is given, and a last
-    "recommendation" row (see ship_recommendation).
+    when ``synthetic_summary`` (columns model, failure_rate, lo, hi) is given, the perturbation tests
+    where the candidate fails more often than the baseline (intervals apart) when ``perturbations``
+    (from run_perturbation_tests) is given, and a last "recommendation" row (see ship_recommendation).
     """
     _require_table(stats, _SLICE_STATS_COLUMNS, "ship_memo (stats)")
     _require_table(overall, ["model", "macro_f1"] + [f"recall_{label}" for label in LABELS],
@@ -1731,6 +1732,19 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
                      "candidate fails more often (intervals do not overlap)" if stress_worse else
                      "candidate fails less often (intervals do not overlap)"
                      if s.loc["candidate", "hi"] < s.loc["baseline", "lo"] else "intervals overlap"))
+    caveats = []
+    if perturbations is not None:
+        _require_table(perturbations, ["test", "model", "failure_rate", "lo", "hi"], "ship_memo (perturbations)")
+        wide = perturbations.pivot_table(index="test", columns="model", values=["failure_rate", "lo", "hi"],
+                                         aggfunc="first", sort=False)
+        brittle = [t for t in wide.index if wide.loc[t, ("lo", "candidate")] > wide.loc[t, ("hi", "baseline")]]
+        rows.append(("perturbation tests",
+                     "; ".join(f"{t}: candidate {wide.loc[t, ('failure_rate', 'candidate')]:.0%} vs baseline "
+                               f"{wide.loc[t, ('failure_rate', 'baseline')]:.0%} fail" for t in brittle) or "none",
+                     f"the candidate is less robust in {len(brittle)} test(s) (intervals do not overlap)"
+                     if brittle else "no test where the candidate is clearly less robust"))
+        if brittle:
+            caveats.append(f"the candidate is less robust than the baseline under {', '.join(brittle)}")
     concerns = ([f"overall accuracy drops ({a['delta']:+.3f}, p = {a['p_mcnemar']:.3g})"] if worse else []) \
         + ([f"significant regressions in {', '.join(regressed['slice'])}"] if len(regressed) else []) \
         + (["the candidate fails the stress test more often"] if stress_worse else [])
@@ -1742,6 +1756,8 @@ def ship_memo(stats, overall, *, synthetic_summary=None, alpha=0.05):
     else:
         text = ("Evidence is inconclusive: no significant difference overall and no significant "
                 "slice regression.")
+    if caveats:
+        text += f" But {'; '.join(caveats)}: weigh that against the gain."
     if len(small):
         text += f" {len(small)} slice(s) are too small to judge; argue whether they matter before deciding."
     rows.append(("recommendation", "; ".join(concerns) or "no significant concern found", text))

@@ -286,3 +286,18 @@ def test_paired_delta_interval_contains_delta_and_stays_in_range(cells):
     delta = (c - b) / sum(cells)
     lo, hi = lab.paired_delta_interval(*cells)
     assert -1 <= lo <= delta <= hi <= 1
+
+
+def test_ship_memo_reports_perturbation_brittleness():
+    df = make_eval([1] * 50 + [0] * 50, [1] * 80 + [0] * 20)
+    stats = lab.slice_stats(df, {})
+    overall = pd.DataFrame({"model": ["baseline", "candidate"], "macro_f1": [0.5, 0.6],
+                            **{f"recall_{l}": [0.5, 0.6] for l in lab.LABELS}})
+    perturbations = pd.DataFrame({"test": ["add_url", "add_url", "add_typo", "add_typo"],
+                                  "model": ["baseline", "candidate"] * 2,
+                                  "failure_rate": [0.0, 0.3, 0.1, 0.12], "lo": [0.0, 0.2, 0.05, 0.06],
+                                  "hi": [0.07, 0.42, 0.2, 0.22]})
+    memo = lab.ship_memo(stats, overall, perturbations=perturbations).set_index("item")
+    assert memo.loc["perturbation tests", "evidence"].startswith("add_url: candidate 30% vs baseline 0%")
+    assert "add_typo" not in memo.loc["perturbation tests", "evidence"]
+    assert "less robust than the baseline under add_url" in lab.ship_recommendation(memo.reset_index())
