@@ -35,7 +35,6 @@ import json
 import math
 import os
 import re
-import socket
 import sqlite3
 import sys
 import time
@@ -189,20 +188,39 @@ def _in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def _reachable(host: str, port: int = 443, *, timeout: float = NETWORK_TIMEOUT_S) -> bool:
-    """True when a TCP connection to host:port opens within ``timeout`` seconds."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+def _answers(url: str, *, timeout: float = NETWORK_TIMEOUT_S) -> bool:
+    """True when an HTTP(S) request to ``url`` gets any HTTP answer within ``timeout`` seconds.
+
+    Name lookup, TCP and TLS are all inside the bound: the probe runs in a daemon thread, because a
+    stalled DNS lookup ignores socket timeouts. An HTTP error status (401, 404, ...) still means the
+    server answered; a bare TCP connect is not enough (proxies and captive portals accept those).
+    """
+    import threading
+    import urllib.error
+    import urllib.request
+
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                answer.append(True)
+        except urllib.error.HTTPError:
+            answer.append(True)
+        except Exception:  # noqa: BLE001 -- DNS, refused, TLS, timeout: all mean "not reachable"
+            answer.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def hub_reachable(*, timeout: float = NETWORK_TIMEOUT_S) -> bool:
     """True when the Hugging Face hub answers quickly and offline mode is not forced."""
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         return False
-    return _reachable("huggingface.co", timeout=timeout)
+    return _answers("https://huggingface.co", timeout=timeout)
 
 
 def set_seed(seed: int = SEED) -> int:
@@ -1805,9 +1823,12 @@ def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _wandb_url() -> str:
+    return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+
+
 def _wandb_host() -> str:
-    base = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
-    return re.sub(r"^https?://", "", base).split("/")[0].split(":")[0]
+    return re.sub(r"^https?://", "", _wandb_url()).split("/")[0].split(":")[0]
 
 
 def _wandb_key_configured() -> bool:
@@ -1837,7 +1858,7 @@ def decide_wandb_mode(requested: str | None = None, *, timeout: float = NETWORK_
         return mode, "requested"
     if not _wandb_key_configured():
         return "offline", "no W&B API key is configured (run `wandb login` in a terminal to go online)"
-    if not _reachable(_wandb_host(), timeout=timeout):
+    if not _answers(_wandb_url(), timeout=timeout):
         return "offline", f"an API key is configured but {_wandb_host()} did not answer within {timeout:.0f} s"
     return "online", "API key configured and W&B reachable"
 

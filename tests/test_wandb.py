@@ -92,3 +92,24 @@ def test_the_key_is_never_printed(tmp_path, no_wandb_env, monkeypatch, capsys):
     info = lab.finish_wandb_run(session)
     assert session.mode == "offline"
     assert key not in capsys.readouterr().out and key not in str(info)
+
+
+def test_reachability_needs_an_http_answer_within_the_bound():
+    """Loopback only: a server that answers (even 404) counts; one that accepts and stays silent does not."""
+    import http.server
+    import socket
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        assert lab._answers(f"http://127.0.0.1:{server.server_port}/", timeout=3)
+        start = time.monotonic()
+        assert not lab._answers(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=1)
+        assert time.monotonic() - start < 2
+    finally:
+        server.server_close()
+        silent.close()
