@@ -22,11 +22,11 @@ $(VENV)/.installed: requirements.txt
 lab: install
 	mkdir -p $(OUT)
 	HF_HUB_DISABLE_PROGRESS_BARS=1 $(VENV)/bin/papermill lab4.ipynb $(OUT)/lab4.executed.ipynb --cwd . $(LAB_ARGS)
-	$(PY) lab4_helpers.py where $(OUT)/lab4.executed.ipynb
+	$(PY) -m lab4.tools where $(OUT)/lab4.executed.ipynb
 
 test: install
-	$(PY) -m pytest -q --doctest-modules lab4_helpers.py tests
-	$(PY) lab4_helpers.py release --check lab4.ipynb
+	$(PY) -m pytest -q --doctest-modules lab4_helpers.py lab4 tests
+	$(PY) -m lab4.tools release --check lab4.ipynb
 
 clean:
 	rm -rf $(OUT) wandb .lab4_cache .pytest_cache

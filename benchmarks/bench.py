@@ -9,10 +9,10 @@ Run from anywhere with the project's environment (not run by the tests; takes ~5
 It writes benchmarks/RESULTS.md (or --output) and prints the same markdown. Parts:
 
 a  Per-tweet ``transformers.pipeline("text-classification")`` loop vs the project's path
-   (``lab._transformers_model`` + ``.predict``: deduplicated, length-sorted batches, inference_mode)
+   (``lab4.models._transformers_model`` + ``.predict``: deduplicated, length-sorted batches, inference_mode)
    on the same model: all-MiniLM-L6-v2 + a random 3-label head (fine for speed), built once into a
    temp folder. tweets/s of each, the ratio, and whether both predict the same labels.
-b  The offline candidate's encoder (``lab._MiniLMEncoder``, length-sorted batches of 64) in tweets/s
+b  The offline candidate's encoder (``lab4.models._MiniLMEncoder``, length-sorted batches of 64) in tweets/s
    and tokens/s against a FLOP roof: the machine's fp32 matmul GFLOP/s (1024x1024, median) and the
    encoder's FLOPs (2 x weights per token per layer + attention, from the model config: ~3.5 MFLOP
    per token per layer, ~21 MFLOP per token for the 6 layers; real tokens incl. [CLS]/[SEP], no padding).
@@ -25,7 +25,7 @@ d  The whole notebook headless with papermill (MODEL_SOURCE="offline", WANDB_MOD
    is reported as "failed: <reason>", not raised.
 e  int8 dynamic quantisation (nn.Linear) of the MiniLM encoder: throughput vs fp32, and agreement of
    the offline candidate's predictions (logistic-regression head fit on fp32 train embeddings, as
-   ``lab._minilm_logreg_model`` does) from fp32 vs int8 embeddings. Changes nothing in the project.
+   ``lab4.models._minilm_logreg_model`` does) from fp32 vs int8 embeddings. Changes nothing in the project.
 
 Texts: /work/shared/data/tweeteval_sentiment_val.csv (2,000 real TweetEval tweets) when present,
 else the bundled tweets.csv. Timings are medians over --reps repetitions; side-by-side variants are
@@ -63,6 +63,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
+
+import lab4.cache  # noqa: E402 -- after the path and environment above
+import lab4.data  # noqa: E402
+import lab4.models  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -199,21 +203,20 @@ def build_classifier(folder: Path) -> None:
 
 
 def part_a(reps: int, limit: int | None) -> dict:
-    import lab4_helpers as lab
     from transformers import pipeline
 
     texts = read_texts(limit)
     with tempfile.TemporaryDirectory(prefix="bench_clf_") as tmp:
         folder = Path(tmp)
         build_classifier(folder)
-        model = lab._transformers_model("candidate", str(folder))
+        model = lab4.models._transformers_model("candidate", str(folder))
         clf = pipeline("text-classification", model=str(folder), tokenizer=str(folder), device="cpu")
 
         def run_pipeline(items):
-            return [clf(t, truncation=True, max_length=lab.MAX_TOKENS)[0] for t in items]
+            return [clf(t, truncation=True, max_length=lab4.models.MAX_TOKENS)[0] for t in items]
 
         def run_project(items):
-            return model.predict(items, cache=lab.PredictionCache(None), progress=False)
+            return model.predict(items, cache=lab4.cache.PredictionCache(None), progress=False)
 
         run_pipeline(texts[:32]), run_project(texts[:BATCH])  # warm-up (thread pools, oneDNN kernels)
         t_pipe, t_proj = [], []
@@ -269,14 +272,13 @@ def matmul_gflops(n: int = 1024, m: int | None = None, k: int | None = None, run
 
 def encoder_flops(encoder, batches: list[list[str]]) -> dict:
     """Tokens and FLOPs of the encoder on ``batches`` (linear layers + attention matmuls)."""
-    import lab4_helpers as lab
 
     cfg = encoder.model.config
     h, f, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
     linear = 2 * (4 * h * h + 2 * h * f)  # Q, K, V, output projection, FFN in and out; per token per layer
     useful = padded = tokens = padded_tokens = 0
     for batch in batches:
-        ids = encoder.tokenizer(batch, truncation=True, max_length=lab.MAX_TOKENS)["input_ids"]
+        ids = encoder.tokenizer(batch, truncation=True, max_length=lab4.models.MAX_TOKENS)["input_ids"]
         lengths = [len(x) for x in ids]
         width = max(lengths)
         tokens += sum(lengths)
@@ -285,7 +287,7 @@ def encoder_flops(encoder, batches: list[list[str]]) -> dict:
         padded += layers * len(lengths) * (width * linear + 4 * width * width * h)
     # the same tweets batched by 64 sorted by character count (the what-if)
     flat = [t for b in batches for t in b]
-    lengths = [len(x) for x in encoder.tokenizer(flat, truncation=True, max_length=lab.MAX_TOKENS)["input_ids"]]
+    lengths = [len(x) for x in encoder.tokenizer(flat, truncation=True, max_length=lab4.models.MAX_TOKENS)["input_ids"]]
 
     def padded_in(order):
         return sum(max(lengths[i] for i in order[s:s + BATCH]) * len(order[s:s + BATCH])
@@ -308,15 +310,14 @@ def time_encoder(encoder, batches, keep: list | None = None) -> float:
 
 
 def part_b(reps: int, limit: int | None, encoder) -> dict:
-    import lab4_helpers as lab
 
     texts = read_texts(limit)
-    # the project's way: batches of 64 sorted by token count (lab._batched_by_length with token lengths)
+    # the project's way: batches of 64 sorted by token count (lab4.cache._batched_by_length with token lengths)
     batches = [[texts[i] for i in idx]
-               for idx in lab._batched_by_length(texts, BATCH, encoder.token_lengths(texts))]
+               for idx in lab4.cache._batched_by_length(texts, BATCH, encoder.token_lengths(texts))]
     counts = encoder_flops(encoder, batches)
     # what-if: batches sorted by character count instead (the project's first version)
-    tok_batches = [[texts[i] for i in idx] for idx in lab._batched_by_length(texts, BATCH)]
+    tok_batches = [[texts[i] for i in idx] for idx in lab4.cache._batched_by_length(texts, BATCH)]
     time_encoder(encoder, batches[:2])  # warm-up
     t_enc, t_tok, roofs, t_by_tokens = [], [], [], []
     for rep in range(reps):
@@ -325,7 +326,7 @@ def part_b(reps: int, limit: int | None, encoder) -> dict:
         t_by_tokens.append(time_encoder(encoder, tok_batches))
         t0 = time.perf_counter()
         for batch in batches:
-            encoder.tokenizer(batch, padding=True, truncation=True, max_length=lab.MAX_TOKENS, return_tensors="pt")
+            encoder.tokenizer(batch, padding=True, truncation=True, max_length=lab4.models.MAX_TOKENS, return_tensors="pt")
         t_tok.append(time.perf_counter() - t0)
         log(f"b rep {rep + 1}/{reps}: encoder {t_enc[-1]:.2f}s, matmul roof {roofs[-1]:.0f} GFLOP/s")
     avg_len = counts["padded_tokens"] / sum(len(b) for b in batches)
@@ -363,7 +364,7 @@ def render_b(r: dict) -> str:
         ["encoder achieves (incl. padding)", f"{achieved_padded:.1f} GFLOP/s = {100 * achieved_padded / roof:.0f}% of the roof"],
     ]
     return ("## b. Offline candidate's encoder vs a FLOP roof\n\n"
-            "`lab._MiniLMEncoder(None)` on batches of 64 sorted by token count (`lab._batched_by_length`), tokenization, "
+            "`lab4.models._MiniLMEncoder(None)` on batches of 64 sorted by token count (`lab4.cache._batched_by_length`), tokenization, "
             "mean pooling and normalisation included; roof measured before each repetition.\n\n"
             + md_table(["quantity", "value"], rows) + "\n")
 
@@ -654,12 +655,12 @@ def part_e(reps: int, limit: int | None, encoder) -> dict:
             variants[name] = qenc
 
     def embed(enc, texts):
-        return np.stack(lab._cached_map(list(texts), enc.fingerprint, enc, kind="emb",
-                                        cache=lab.PredictionCache(None), batch_size=BATCH,
+        return np.stack(lab4.cache._cached_map(list(texts), enc.fingerprint, enc, kind="emb",
+                                        cache=lab4.cache.PredictionCache(None), batch_size=BATCH,
                                         progress=False, desc=""))
 
     texts = read_texts(limit)
-    order = list(lab._batched_by_length(texts, BATCH))
+    order = list(lab4.cache._batched_by_length(texts, BATCH))
     batches = [[texts[i] for i in idx] for idx in order]
     times = {name: [] for name in variants}
     kept = {name: [] for name in variants}
@@ -671,9 +672,9 @@ def part_e(reps: int, limit: int | None, encoder) -> dict:
             times[name].append(time_encoder(enc, batches, kept[name]))
         log(f"e rep {rep + 1}/{reps}: " + ", ".join(f"{k.split(',')[0]} {v[-1]:.2f}s" for k, v in times.items()))
 
-    train = lab._bundled_train()
-    test, _ = lab.load_tweets(lab.BUNDLED_CSV, split="test", verbose=False)
-    head = LogisticRegression(C=lab.LOGREG_C, max_iter=2000, random_state=lab.SEED)
+    train = lab4.data._bundled_train()
+    test, _ = lab.load_tweets(lab4.data.BUNDLED_CSV, split="test", verbose=False)
+    head = LogisticRegression(C=lab4.models.LOGREG_C, max_iter=2000, random_state=lab.SEED)
     head.fit(embed(encoder, train["text"]), train["label"].astype(str))
     out = {"n": len(texts), "times": times, "sets": []}
     # the benchmark texts' embeddings come from the last timed repetition (no second pass)
@@ -813,9 +814,8 @@ def main(argv=None) -> int:
     def get_encoder():
         nonlocal encoder
         if encoder is None:
-            import lab4_helpers as lab
 
-            encoder = lab._MiniLMEncoder(None)
+            encoder = lab4.models._MiniLMEncoder(None)
         return encoder
 
     renderers = {"a": render_a, "b": render_b, "c": render_c, "d": render_d, "e": render_e}

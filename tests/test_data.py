@@ -3,6 +3,8 @@ import pandas as pd
 import pytest
 
 import lab4_helpers as lab
+import lab4.data
+import lab4.runtime
 from conftest import SHARED_VAL
 
 
@@ -30,7 +32,7 @@ def test_binary_numeric_labels_are_ambiguous():
 
 def test_bundled_csv_loads_test_split_and_accounts_for_every_row():
     tweets, dropped = lab.load_tweets(verbose=False)
-    source = pd.read_csv(lab.BUNDLED_CSV)
+    source = pd.read_csv(lab4.data.BUNDLED_CSV)
     assert len(tweets) + len(dropped) == len(source)
     assert (tweets["split"] == "test").all() and len(tweets) >= 1000
     assert set(tweets["label"]) == set(lab.LABELS)
@@ -38,7 +40,7 @@ def test_bundled_csv_loads_test_split_and_accounts_for_every_row():
 
 
 def test_bundled_csv_has_no_duplicates_and_balanced_classes():
-    source = pd.read_csv(lab.BUNDLED_CSV)
+    source = pd.read_csv(lab4.data.BUNDLED_CSV)
     assert not source["text"].duplicated().any()
     shares = source[source["split"] == "test"]["label"].value_counts(normalize=True)
     assert shares["negative"] == pytest.approx(0.32, abs=0.03)
@@ -109,7 +111,7 @@ def test_missing_file_says_what_to_do(tmp_path):
 
 
 def test_hf_dataset_unreachable_falls_back_to_csv(monkeypatch, capsys):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: False)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: False)
     tweets, _ = lab.load_tweets(use_hf_dataset=True)
     assert len(tweets) >= 1000 and "not reachable" in capsys.readouterr().out
 
@@ -125,7 +127,7 @@ def test_hf_dataset_path_converts_ids_to_words(monkeypatch):
 
     fake = datasets.Dataset.from_dict({"text": ["good", "bad", "meh"], "label": [2, 0, 1]})
     calls = []
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: True)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or fake)
     tweets, dropped = lab.load_tweets(use_hf_dataset=True, verbose=False)
     assert calls[0][0] == ("cardiffnlp/tweet_eval", "sentiment") and calls[0][1]["split"] == "test"

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 import lab4_helpers as lab
-
+import lab4.cache
+import lab4.models
+import lab4.runtime
 
 class _FakeAnalyzer:
     def __init__(self, scores):
@@ -21,12 +23,12 @@ class _FakeAnalyzer:
     (-0.6, "negative", 0.6), (0.0, "neutral", 1.0), (0.049, "neutral", 0.51), (-0.025, "neutral", 0.75),
 ])
 def test_vader_thresholds_and_confidence(compound, pred, conf):
-    [(p, c)] = lab._vader_predict(_FakeAnalyzer({"t": compound}))(["t"])
+    [(p, c)] = lab4.models._vader_predict(_FakeAnalyzer({"t": compound}))(["t"])
     assert p == pred and c == pytest.approx(conf)
 
 
 def test_real_vader_reads_obvious_tweets():
-    model = lab._vader_model("baseline")
+    model = lab4.models._vader_model("baseline")
     out = model.predict(["I love this, best day ever!", "This is awful and I hate it", "The bus is at 5"],
                         progress=False)
     assert out["pred"].tolist() == ["positive", "negative", "neutral"]
@@ -40,24 +42,24 @@ def test_real_vader_reads_obvious_tweets():
     ({0: "POS", 1: "NEG", 2: "NEU"}, ["positive", "negative", "neutral"]),
 ])
 def test_label_mapping(id2label, expected):
-    mapping, note = lab._label_mapping(id2label)
+    mapping, note = lab4.models._label_mapping(id2label)
     assert mapping == expected and note
 
 
 def test_unmappable_labels_are_a_clear_error():
     with pytest.raises(ValueError, match=r"cannot map the model's labels \['joy', 'anger'\]"):
-        lab._label_mapping({0: "joy", 1: "anger"})
+        lab4.models._label_mapping({0: "joy", 1: "anger"})
 
 
 def test_two_label_models_predict_neutral_when_unsure():
     probs = np.array([[0.9, 0.1], [0.45, 0.55], [0.2, 0.8]])
-    out = lab._probs_to_predictions(probs, ["negative", "positive"])
+    out = lab4.models._probs_to_predictions(probs, ["negative", "positive"])
     assert [p for p, _ in out] == ["negative", "neutral", "positive"]
     assert out[1][1] == pytest.approx(0.9)
 
 
 def test_three_label_probabilities_pick_the_max():
-    out = lab._probs_to_predictions(np.array([[0.1, 0.2, 0.7]]), ["negative", "neutral", "positive"])
+    out = lab4.models._probs_to_predictions(np.array([[0.1, 0.2, 0.7]]), ["negative", "neutral", "positive"])
     assert out == [("positive", pytest.approx(0.7))]
 
 
@@ -73,7 +75,7 @@ def _counting_model(fingerprint="fake-1"):
 
 def test_cache_hit_miss_and_invalidation(tmp_path):
     model, calls = _counting_model()
-    cache = lab.PredictionCache(tmp_path)
+    cache = lab4.cache.PredictionCache(tmp_path)
     first = model.predict(["good", "bad", "good"], cache=cache, progress=False)
     assert sum(map(len, calls)) == 2  # deduplicated
     again = model.predict(["bad", "good"], cache=cache, progress=False)
@@ -88,7 +90,7 @@ def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_path):
     (tmp_path / "predictions.sqlite").write_bytes(b"this is not a database" * 100)
     model, calls = _counting_model()
     with pytest.warns(UserWarning, match="unreadable"):
-        out = model.predict(["good"], cache=lab.PredictionCache(tmp_path), progress=False)
+        out = model.predict(["good"], cache=lab4.cache.PredictionCache(tmp_path), progress=False)
     assert out["pred"].tolist() == ["positive"]
     assert list(tmp_path.glob("predictions.broken-*"))
 
@@ -105,7 +107,7 @@ def test_interrupted_run_keeps_finished_batches(tmp_path):
     model = lab.SentimentModel("baseline", "flaky", "fake", "flaky-1", flaky)
     texts = [f"tweet {i}" for i in range(10)]
     with pytest.raises(KeyboardInterrupt):
-        model.predict(texts, cache=lab.PredictionCache(tmp_path), batch_size=4, progress=False)
+        model.predict(texts, cache=lab4.cache.PredictionCache(tmp_path), batch_size=4, progress=False)
     with sqlite3.connect(tmp_path / "predictions.sqlite") as db:
         assert db.execute("SELECT count(*) FROM pred").fetchone()[0] == 4
 
@@ -113,13 +115,13 @@ def test_interrupted_run_keeps_finished_batches(tmp_path):
 def test_output_order_matches_input_after_sorting_and_dedup(tmp_path):
     model, _ = _counting_model()
     texts = ["good a", "bad long text here", "good a", "b", "good much longer text than the others"]
-    out = model.predict(texts, cache=lab.PredictionCache(tmp_path), batch_size=2, progress=False)
+    out = model.predict(texts, cache=lab4.cache.PredictionCache(tmp_path), batch_size=2, progress=False)
     expected = model.predict_batch(texts)
     assert list(zip(out["pred"], out["conf"])) == [(p, pytest.approx(c)) for p, c in expected]
 
 
 def test_minilm_batched_embeddings_equal_one_at_a_time(tmp_path):
-    encoder = lab._MiniLMEncoder(tmp_path)
+    encoder = lab4.models._MiniLMEncoder(tmp_path)
     texts = ["what a great day", "not good at all, honestly the worst", "meeting at noon", "so happy 😊"]
     batched = np.stack(encoder(texts))
     single = np.stack([encoder([t])[0] for t in texts])
@@ -157,7 +159,7 @@ def test_tampered_weights_are_refused(tmp_path, content, message):
 
 def test_same_size_but_different_weights_are_refused(tmp_path, monkeypatch):
     (tmp_path / "model.safetensors").write_bytes(b"\0" * 64)
-    monkeypatch.setattr(lab, "MINILM_BYTES", 64)
+    monkeypatch.setattr(lab4.models, "MINILM_BYTES", 64)
     with pytest.raises(RuntimeError, match="SHA-256"):
         lab.verify_minilm_weights(tmp_path, cache_dir=None)
 
@@ -182,7 +184,7 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.mark.parametrize("labels", [["LABEL_0", "LABEL_1", "LABEL_2"], ["NEGATIVE", "POSITIVE"]])
 def test_local_transformers_folder_runs_batched(tiny_model_dir, labels, tmp_path):
     folder = tiny_model_dir(labels)
-    model = lab._transformers_model("candidate", folder)
+    model = lab4.models._transformers_model("candidate", folder)
     texts = ["a", "a much longer tweet " * 50, "medium tweet here"]
     batched = model.predict(texts, batch_size=8, progress=False)
     single = model.predict(texts, batch_size=1, progress=False)
@@ -192,14 +194,14 @@ def test_local_transformers_folder_runs_batched(tiny_model_dir, labels, tmp_path
 
 
 def test_unknown_hub_id_without_network_fails_fast(monkeypatch):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: False)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: False)
     with pytest.raises(ConnectionError, match="not reachable"):
-        lab._transformers_model("baseline", "no-such-org/no-such-model")
+        lab4.models._transformers_model("baseline", "no-such-org/no-such-model")
 
 
 def test_auto_source_without_hub_uses_offline_pair(monkeypatch, capsys, offline_models):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: False)
-    monkeypatch.setattr(lab, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: False)
+    monkeypatch.setattr(lab4.models, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
     models = lab.load_models("auto", progress=False)
     assert models["baseline"].kind == "vader"
     assert "not reachable" in capsys.readouterr().out
@@ -228,13 +230,13 @@ def test_precomputed_missing_column_names_it(write_csv):
 
 
 def test_auto_source_falls_back_when_hub_models_fail(monkeypatch, capsys, offline_models):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: True)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
 
     def broken(role, model_id):
         raise ValueError(f"could not load model {model_id!r}")
 
-    monkeypatch.setattr(lab, "_transformers_model", broken)
-    monkeypatch.setattr(lab, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
+    monkeypatch.setattr(lab4.models, "_transformers_model", broken)
+    monkeypatch.setattr(lab4.models, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
     models = lab.load_models("auto", progress=False)
     assert models["baseline"].kind == "vader"
     assert "falling back to the offline pair" in capsys.readouterr().out

@@ -1,13 +1,14 @@
 """The whole notebook, executed headless (papermill) offline, and read back like a TA would."""
 import os
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
 import lab4_helpers as lab
-
+import lab4.keyscan
+import lab4.tools.summary
+import lab4.tools.__main__
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {
     "df_long": {"text", "label", "model", "pred", "conf", "has_negation"},
@@ -33,7 +34,7 @@ def _execute(workdir: Path, **parameters) -> nbformat.NotebookNode:
 
 def _texts(nb):
     return "\n".join(t for cell in nb.cells if cell.cell_type == "code"
-                     for o in cell.get("outputs", []) for _, t in lab._output_texts(o))
+                     for o in cell.get("outputs", []) for _, t in lab4.keyscan._output_texts(o))
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +77,9 @@ def test_outputs_show_each_step(executed):
 
 def test_ta_summary_reads_the_executed_notebook(executed, capsys):
     workdir, _ = executed
-    summary = lab.summarize_notebook(workdir / "executed.ipynb")
+    summary = lab4.tools.summary.summarize_notebook(workdir / "executed.ipynb")
     assert summary["problem"] is None
-    assert lab.main(["summary", str(workdir / "executed.ipynb")]) == 0
+    assert lab4.tools.__main__.main(["summary", str(workdir / "executed.ipynb")]) == 0
     report = capsys.readouterr().out
     for part in ("Overall:", "W&B", "has_negation", "SAMPLE:", "Self-check"):
         assert part in report, part

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import lab4_helpers as lab
-
+import lab4.models
+import lab4.runtime
 ODD_TEXTS = {
     "long": "so " * 3400 + "good",                      # > 10,000 characters
     "emoji_only": "😂😂🔥🔥💀",
@@ -49,14 +50,14 @@ def test_header_only_file_gives_zero_rows(write_csv):
 
 
 def test_misspelt_hub_id_says_so(monkeypatch):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: True)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the lookup fails at once instead of asking the hub
     with pytest.raises(ValueError, match=r"could not load model 'cardifnlp/roberta-typo' as a hub id"):
-        lab._transformers_model("baseline", "cardifnlp/roberta-typo")
+        lab4.models._transformers_model("baseline", "cardifnlp/roberta-typo")
 
 
 def test_explicit_hub_source_without_network_is_an_error(monkeypatch):
-    monkeypatch.setattr(lab, "hub_reachable", lambda **_: False)
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: False)
     with pytest.raises(ConnectionError, match="MODEL_SOURCE='offline'"):
         lab.load_models("hub", verbose=False)
 

@@ -7,7 +7,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import lab4_helpers as lab
-
+import lab4.discovery
+import lab4.metrics
 
 def make_eval(base_ok, cand_ok, **metadata):
     """A minimal df_eval from two correctness vectors (labels all 'positive')."""
@@ -70,7 +71,7 @@ def test_slice_stats_counts_and_columns():
     cand_ok = [0, 0, 0, 0] + [1] + [1, 1, 1] + [0, 0]
     df = make_eval(base_ok, cand_ok, has_negation=[True] * 5 + [False] * 5, is_question=False)
     st = lab.slice_stats(df, SLICES).set_index("slice")
-    assert list(st.reset_index().columns) == lab._SLICE_STATS_COLUMNS
+    assert list(st.reset_index().columns) == lab4.metrics._SLICE_STATS_COLUMNS
     assert st.loc["all", ["n", "regressions", "fixes"]].tolist() == [10, 4, 1]
     assert st.loc["all", "delta"] == pytest.approx(0.4 - 0.7)
     assert st.loc["negation", ["n", "regressions", "fixes"]].tolist() == [5, 4, 1]
@@ -184,12 +185,12 @@ def test_overall_metrics_values_and_absent_class():
 def test_discovery_finds_planted_slice():
     df = planted_eval()
     found = lab.discover_slices(df, slices=SLICES)
-    assert list(found.columns) == lab._DISCOVERY_COLUMNS
+    assert list(found.columns) == lab4.discovery._DISCOVERY_COLUMNS
     top = found.iloc[0]
     assert top["slice"] == "has_negation & is_question"
     assert top["error_rate"] > 0.6 and top["rank"] == 1 and top["target"] == "candidate_error"
     assert top["candidate_acc"] == pytest.approx(1 - top["error_rate"])
-    assert (found["n"] >= lab.MIN_DISCOVERY_SUPPORT).all()
+    assert (found["n"] >= lab4.discovery.MIN_DISCOVERY_SUPPORT).all()
     assert (found["q_bh"] >= found["p_mcnemar"] - 1e-12).all()
     hyp = lab.rediscovered_hypotheses(found, SLICES)
     assert hyp.columns.tolist() == ["slice", "rediscovered", "by"]
@@ -211,14 +212,14 @@ def test_discovery_respects_min_support(min_support):
 def test_discovery_nothing_to_find_and_bad_target():
     df = make_eval([1] * 60, [1] * 60, has_negation=[True, False] * 30)
     empty = lab.discover_slices(df)
-    assert empty.empty and list(empty.columns) == lab._DISCOVERY_COLUMNS
+    assert empty.empty and list(empty.columns) == lab4.discovery._DISCOVERY_COLUMNS
     assert lab.rediscovered_hypotheses(empty, ["negation"])["rediscovered"].tolist() == ["no"]
     with pytest.raises(ValueError, match="target must be"):
         lab.discover_slices(df, target="errors")
 
 
 def test_discretise_numeric_bins_are_readable():
-    codes, texts = lab._discretise(pd.Series(np.arange(100)), "n_chars")
+    codes, texts = lab4.discovery._discretise(pd.Series(np.arange(100)), "n_chars")
     assert texts[0].startswith("n_chars <= ") and texts[3].startswith("n_chars > ")
     assert np.bincount(codes).tolist() == [25, 25, 25, 25]
 

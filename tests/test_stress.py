@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import lab4_helpers as lab
-
+import lab4.perturb
+import lab4.stress
 # ------------------------------------------------------------------------------------------------
 # fixtures: keyword "models" and a small df_eval built with the module's own Step 3-5 functions
 # ------------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_prompt_names_hypothesis_slice_examples_and_format(df_eval, slices):
     assert "exactly 4 negative, 3 neutral, 3 positive" in prompt
     assert "1. <tweet text> | <label>" in prompt and "@user" in prompt and "http://t.co/" in prompt
     shown = [line for line in prompt.splitlines() if line.startswith('- "')]
-    assert len(shown) == lab.PROMPT_EXAMPLES
+    assert len(shown) == lab4.stress.PROMPT_EXAMPLES
     regressions = set(df_eval.loc[df_eval["regressed"] & df_eval["has_negation"], "text"])
     assert regressions and {line.split('"')[1] for line in shown[:len(regressions)]} == regressions
     assert all("(true label: " in line for line in shown)
@@ -227,34 +228,34 @@ def test_parser_rejects_non_text():
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fn, text, expected", [
-    (lab.remove_hashtags, "so #blessed today #tbt", "so blessed today tbt"),
-    (lab.remove_hashtags, "no tags", None),
-    (lab.add_mention, "love it", "@user love it"),
-    (lab.remove_mentions, "RT @user: love it @bob", "RT love it"),
-    (lab.remove_mentions, "love it", None),
-    (lab.remove_urls, "look http://t.co/xyz now www.x.com", "look now"),
-    (lab.remove_urls, "just http://t.co/xyz", "just"),
-    (lab.remove_urls, "http://t.co/xyz", None),  # nothing left: not applicable
-    (lab.change_case, "Not BAD", "not bad"),
-    (lab.change_case, "already lower", None),
-    (lab.add_typo, "ok so", None),  # no word of 4+ letters
-    (lab.add_typo, "@someone #hashtag http://t.co/abcdef", None),  # only handles, tags and links
-    (lab.add_negation, "the movie is good", "the movie is not good"),
-    (lab.add_negation, "I can do it", "I cannot do it"),
-    (lab.add_negation, "it's great", "it's not great"),
-    (lab.add_negation, "I love it", "I don't love it"),
-    (lab.add_negation, "it is not bad, it was fine", "it is not bad, it was not fine"),
-    (lab.add_negation, "great stuff", None),
-    (lab.add_negation, "and here I am.", None),  # an auxiliary that ends the clause is left alone
-    (lab.add_negation, "it isn't good", None),
+    (lab4.perturb.remove_hashtags, "so #blessed today #tbt", "so blessed today tbt"),
+    (lab4.perturb.remove_hashtags, "no tags", None),
+    (lab4.perturb.add_mention, "love it", "@user love it"),
+    (lab4.perturb.remove_mentions, "RT @user: love it @bob", "RT love it"),
+    (lab4.perturb.remove_mentions, "love it", None),
+    (lab4.perturb.remove_urls, "look http://t.co/xyz now www.x.com", "look now"),
+    (lab4.perturb.remove_urls, "just http://t.co/xyz", "just"),
+    (lab4.perturb.remove_urls, "http://t.co/xyz", None),  # nothing left: not applicable
+    (lab4.perturb.change_case, "Not BAD", "not bad"),
+    (lab4.perturb.change_case, "already lower", None),
+    (lab4.perturb.add_typo, "ok so", None),  # no word of 4+ letters
+    (lab4.perturb.add_typo, "@someone #hashtag http://t.co/abcdef", None),  # only handles, tags and links
+    (lab4.perturb.add_negation, "the movie is good", "the movie is not good"),
+    (lab4.perturb.add_negation, "I can do it", "I cannot do it"),
+    (lab4.perturb.add_negation, "it's great", "it's not great"),
+    (lab4.perturb.add_negation, "I love it", "I don't love it"),
+    (lab4.perturb.add_negation, "it is not bad, it was fine", "it is not bad, it was not fine"),
+    (lab4.perturb.add_negation, "great stuff", None),
+    (lab4.perturb.add_negation, "and here I am.", None),  # an auxiliary that ends the clause is left alone
+    (lab4.perturb.add_negation, "it isn't good", None),
 ])
 def test_perturbation_functions(fn, text, expected):
     assert fn(text, random.Random(0)) == expected
 
 
-ALL_PERTURBATIONS = [lab.add_hashtag, lab.remove_hashtags, lab.add_mention, lab.remove_mentions, lab.add_url,
-                     lab.remove_urls, lab.add_neutral_emoji, lab.change_case, lab.add_typo, lab.add_negation,
-                     lab.append_negative_clause, lab.append_positive_clause]
+ALL_PERTURBATIONS = [lab4.perturb.add_hashtag, lab4.perturb.remove_hashtags, lab4.perturb.add_mention, lab4.perturb.remove_mentions, lab4.perturb.add_url,
+                     lab4.perturb.remove_urls, lab4.perturb.add_neutral_emoji, lab4.perturb.change_case, lab4.perturb.add_typo, lab4.perturb.add_negation,
+                     lab4.perturb.append_negative_clause, lab4.perturb.append_positive_clause]
 
 
 @pytest.mark.parametrize("fn", ALL_PERTURBATIONS, ids=lambda f: f.__name__)
@@ -268,12 +269,12 @@ def test_perturbations_are_deterministic_and_skip_blank_text(fn):
 
 def test_random_additions_use_the_documented_pools():
     rng = random.Random(3)
-    assert lab.add_hashtag("x", rng).split()[-1] in lab.PERTURB_HASHTAGS
-    assert lab.add_neutral_emoji("x", rng).split()[-1] in lab.PERTURB_EMOJI
-    assert lab.add_url("x", rng).split()[-1].startswith("http://t.co/")
-    assert lab.append_negative_clause("x", rng)[2:] in lab.NEGATIVE_CLAUSES
-    assert lab.append_positive_clause("x", rng)[2:] in lab.POSITIVE_CLAUSES
-    typo = lab.add_typo("terrible", rng)
+    assert lab4.perturb.add_hashtag("x", rng).split()[-1] in lab4.perturb.PERTURB_HASHTAGS
+    assert lab4.perturb.add_neutral_emoji("x", rng).split()[-1] in lab4.perturb.PERTURB_EMOJI
+    assert lab4.perturb.add_url("x", rng).split()[-1].startswith("http://t.co/")
+    assert lab4.perturb.append_negative_clause("x", rng)[2:] in lab4.perturb.NEGATIVE_CLAUSES
+    assert lab4.perturb.append_positive_clause("x", rng)[2:] in lab4.perturb.POSITIVE_CLAUSES
+    typo = lab4.perturb.add_typo("terrible", rng)
     assert sorted(typo) == sorted("terrible") and typo != "terrible" and typo[0] + typo[-1] == "te"
 
 
@@ -398,7 +399,7 @@ def test_perturbation_results_shape_and_determinism(tmp_path, df_eval, slices):
     perturbed = results[results["kind"] != "MFT"]
     assert (perturbed["n"] <= 3).all()
     mft = results[results["kind"] == "MFT"]
-    assert (mft["n"] == len(lab.MFT_SUITES["negation"])).all()
+    assert (mft["n"] == len(lab4.perturb.MFT_SUITES["negation"])).all()
     assert results.loc[results["n"] == 0, "failure_rate"].isna().all()  # e.g. no URL to remove in the slice
     again, again_examples = lab.run_perturbation_tests(df_eval, make_models(), slices=slices,
                                                        slice_name="has_negation", n_per_test=3, cache_dir=tmp_path)
@@ -414,7 +415,7 @@ def test_negation_blind_candidate_fails_add_negation_and_neutral_is_not_applicab
     # neutral predictions are not applicable, so n is below the number of tweets add_negation changes
     assert neg.loc["candidate", "failures"] == neg.loc["candidate", "n"] > 0  # ignores negation: never flips
     assert neg.loc["baseline", "failures"] < neg.loc["baseline", "n"]
-    assert neg.loc["candidate", "n"] < sum(lab.add_negation(t) is not None for t, _ in EVAL_TWEETS)
+    assert neg.loc["candidate", "n"] < sum(lab4.perturb.add_negation(t) is not None for t, _ in EVAL_TWEETS)
     row = examples[(examples["test"] == "add_negation") & (examples["model"] == "candidate")].iloc[0]
     assert row["pred_before"] == row["pred_after"] != "neutral"
     assert "->" in neg.loc["candidate", "example"]
@@ -425,7 +426,7 @@ def test_directional_clauses_use_polarity_with_tolerance(tmp_path):
     df = pd.DataFrame({"text": ["I love it", "it is fine", "meh"]})
 
     def predict(texts):  # positive 0.7 normally, 0.95 when a negative clause follows, 0.75 with a positive one
-        return [("positive", 0.95 if t.endswith(lab.NEGATIVE_CLAUSES) else 0.75 if t.endswith(lab.POSITIVE_CLAUSES)
+        return [("positive", 0.95 if t.endswith(lab4.perturb.NEGATIVE_CLAUSES) else 0.75 if t.endswith(lab4.perturb.POSITIVE_CLAUSES)
                  else 0.7) for t in texts]
 
     model = lab.SentimentModel("candidate", "odd", "fake", "odd-1", predict)
@@ -433,7 +434,7 @@ def test_directional_clauses_use_polarity_with_tolerance(tmp_path):
     r = results.set_index(["test", "model"])
     assert r.loc[("append_negative_clause", "candidate"), ["n", "failures"]].tolist() == [3, 3]  # +0.25 > 0.1
     assert r.loc[("append_positive_clause", "candidate"), ["n", "failures"]].tolist() == [3, 0]
-    assert r.loc[("mft_basic", "candidate"), "n"] == len(lab.MFT_SUITES["basic"])  # no slice: basic suite
+    assert r.loc[("mft_basic", "candidate"), "n"] == len(lab4.perturb.MFT_SUITES["basic"])  # no slice: basic suite
 
 
 @pytest.mark.parametrize("slice_name, doc, suite", [

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import lab4_helpers as lab
-
+import lab4.runtime
+import lab4.tracking
 
 @pytest.fixture
 def no_wandb_env(monkeypatch, tmp_path):
@@ -72,7 +73,7 @@ def test_online_start_failure_falls_back_to_offline(tmp_path, no_wandb_env, monk
         return real_init(*args, mode=mode, **kwargs)
 
     monkeypatch.setattr(wandb, "init", init)
-    monkeypatch.setattr(lab, "decide_wandb_mode", lambda requested: ("online", "test"))
+    monkeypatch.setattr(lab4.tracking, "decide_wandb_mode", lambda requested: ("online", "test"))
     session = lab.start_wandb_run(project="p", directory=tmp_path)
     assert session.mode == "offline" and "online start failed" in session.reason
     lab.finish_wandb_run(session)
@@ -106,9 +107,9 @@ def test_reachability_needs_an_http_answer_within_the_bound():
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)
     try:
-        assert lab._answers(f"http://127.0.0.1:{server.server_port}/", timeout=3)
+        assert lab4.runtime._answers(f"http://127.0.0.1:{server.server_port}/", timeout=3)
         start = time.monotonic()
-        assert not lab._answers(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=1)
+        assert not lab4.runtime._answers(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=1)
         assert time.monotonic() - start < 2
     finally:
         server.server_close()

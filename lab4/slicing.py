@@ -1,0 +1,198 @@
+"""Step 3: metadata columns (one hypothesis each), the slice registry and the shipped slices.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .config import _OUTCOME_COLUMNS
+from .data import CORE_COLUMNS
+from .validate import _require_columns
+
+
+SHORT_CHARS = 50  # length buckets: short < 50 characters <= medium < 120 <= long
+
+LONG_CHARS = 120
+
+EMOJI_DENSE = 0.2  # emoji_dense: at least this share of tokens are emoji, or 3+ emoji
+
+EXAMPLE_PREFIX = "example_"  # notebook slices named so are shipped examples, not the student's own
+
+_URL = r"https?://\S+|www\.\S+"
+
+_MENTION = r"@\w+"
+
+_HASHTAG = r"#\w+"
+
+_EMOJI = "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"  # pictographs, symbols, dingbats
+
+_NEGATION = (r"(?i)\b(?:not|no|never|nothing|nobody|none|nowhere|neither|nor|cannot|dont|cant|wont|"
+             r"didnt|isnt|doesnt|aint)\b|n[’']t\b")
+
+_CONTRAST = r"(?i)\b(?:but|though|although|however)\b"
+
+_ELONGATION = r"([A-Za-z])\1{2,}"  # a letter three or more times in a row: "soooo", "yesss"
+
+_ALLCAPS_WORD = r"\b[A-Z]{4,}\b"  # a shouted word of 4+ letters (shorter ones are mostly acronyms)
+
+
+def add_slice_metadata(tweets: pd.DataFrame) -> pd.DataFrame:
+    """Add the hypothesis-driven metadata columns used for slicing (Step 3). Returns a new frame.
+
+    Columns added (links are removed before counting letters, emoji and shouting):
+    ``n_chars``, ``n_words``, ``length_bucket`` (short < 50 characters <= medium < 120 <= long),
+    ``n_hashtags``/``has_hashtag``, ``n_mentions``/``has_mention``, ``n_urls``/``has_url``,
+    ``n_emoji``/``has_emoji``, ``emoji_density`` (emoji / (words + emoji), 0 for an empty text),
+    ``emoji_dense`` (3+ emoji or density >= 0.2), ``has_negation``, ``has_contrast`` (but, though,
+    although, however), ``is_question``, ``has_exclamation``, ``n_allcaps_words``/``has_allcaps``
+    (a word of 4+ capitals), ``has_elongation`` (a letter repeated 3+ times).
+
+    Any column you add here yourself becomes available to slices, tables and W&B with no other edit.
+    """
+    _require_columns(tweets, "text")
+    out = tweets.copy()
+    text = out["text"].astype(str)
+    body = text.str.replace(_URL, " ", regex=True)
+    n_emoji = body.str.count(_EMOJI)
+    n_words = body.str.count(r"[^\W_]+(?:['’][^\W_]+)*")
+    out["n_chars"] = text.str.len()
+    out["n_words"] = n_words
+    out["length_bucket"] = np.select(
+        [out["n_chars"] < SHORT_CHARS, out["n_chars"] < LONG_CHARS], ["short", "medium"], "long")
+    for name, pattern, source in (("hashtags", _HASHTAG, text), ("mentions", _MENTION, text), ("urls", _URL, text)):
+        out[f"n_{name}"] = source.str.count(pattern)
+        out[f"has_{name[:-1]}"] = out[f"n_{name}"] > 0
+    out["n_emoji"] = n_emoji
+    out["has_emoji"] = n_emoji > 0
+    out["emoji_density"] = (n_emoji / (n_words + n_emoji).where(n_words + n_emoji > 0, 1)).astype(float)
+    out["emoji_dense"] = (n_emoji >= 3) | (out["emoji_density"] >= EMOJI_DENSE)
+    out["has_negation"] = body.str.contains(_NEGATION, regex=True)
+    out["has_contrast"] = body.str.contains(_CONTRAST, regex=True)
+    out["is_question"] = text.str.contains("?", regex=False)
+    out["has_exclamation"] = text.str.contains("!", regex=False)
+    out["n_allcaps_words"] = body.str.replace(_MENTION, " ", regex=True).str.count(_ALLCAPS_WORD)
+    out["has_allcaps"] = out["n_allcaps_words"] > 0
+    out["has_elongation"] = body.str.count(_ELONGATION) > 0
+    return out
+
+
+def metadata_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` that describe a tweet (everything but ids, text, label and predictions)."""
+    outcome = {"model", "model_id", "pred", "conf", "correct", *_OUTCOME_COLUMNS}
+    return [c for c in frame.columns if c not in CORE_COLUMNS and c not in outcome
+            and not re.match(r"^(baseline|candidate)_", c)]
+
+
+def add_slice(registry: dict) -> Callable:
+    """Decorator that adds a slice predicate to ``registry`` under the function's name.
+
+    >>> slices = {}
+    >>> @add_slice(slices)
+    ... def has_tag(df):
+    ...     "Tweets with a hashtag."
+    ...     return df.has_hashtag
+    >>> list(slices)
+    ['has_tag']
+    """
+    def register(fn: Callable) -> Callable:
+        registry[fn.__name__] = fn
+        return fn
+    return register
+
+
+def default_slices() -> dict[str, Callable]:
+    """The shipped example slices (a new dict each call, so students extend their own copy).
+
+    Each is a one-line predicate ``df -> boolean Series`` over the columns of :func:`add_slice_metadata`,
+    with a one-line docstring that tables and plots use as its description.
+    """
+    slices: dict[str, Callable] = {}
+    add = add_slice(slices)
+
+    @add
+    def has_hashtag(df): "Tweets with at least one #hashtag."; return df.has_hashtag  # noqa: E702
+
+    @add
+    def has_mention(df): "Tweets that mention a user (@user)."; return df.has_mention  # noqa: E702
+
+    @add
+    def has_url(df): "Tweets with a link."; return df.has_url  # noqa: E702
+
+    @add
+    def has_emoji(df): "Tweets with at least one emoji."; return df.has_emoji  # noqa: E702
+
+    @add
+    def emoji_dense(df): "Emoji-heavy tweets: 3+ emoji or 20%+ of tokens."; return df.emoji_dense  # noqa: E702
+
+    @add
+    def has_negation(df): "Tweets with a negation (not, never, n't, ...)."; return df.has_negation  # noqa: E702
+
+    @add
+    def has_contrast(df): "Tweets with a contrast (but, though, although, however)."; return df.has_contrast  # noqa: E702
+
+    @add
+    def is_question(df): "Tweets that ask a question."; return df.is_question  # noqa: E702
+
+    @add
+    def has_allcaps(df): "Tweets that shout a word in CAPITALS."; return df.has_allcaps  # noqa: E702
+
+    @add
+    def has_elongation(df): "Tweets with an elongated word (soooo, yesss)."; return df.has_elongation  # noqa: E702
+
+    @add
+    def short(df): "Short tweets (under 50 characters)."; return df.length_bucket == "short"  # noqa: E702
+
+    @add
+    def long(df): "Long tweets (120 characters or more)."; return df.length_bucket == "long"  # noqa: E702
+
+    return slices
+
+
+def _describe(fn: Callable) -> str:
+    """First line of a predicate's docstring, or "" when it has none."""
+    doc = (getattr(fn, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].strip() if doc else ""
+
+
+def slice_masks(df: pd.DataFrame, slices: Mapping[str, Callable]) -> dict[str, pd.Series]:
+    """Evaluate each slice predicate on ``df``: ``{name: boolean Series aligned to df}``.
+
+    A predicate that raises, or returns something that is not one boolean per row, gets an error
+    naming the slice and what it returned. Missing values in a mask count as "not in the slice".
+    """
+    masks = {}
+    for name, fn in slices.items():
+        try:
+            mask = fn(df)
+        except Exception as err:
+            raise ValueError(
+                f"slice {name!r} failed: {type(err).__name__}: {err}. Its predicate must take the tweets "
+                f"DataFrame and return a boolean Series; available columns: {list(df.columns)}"
+            ) from err
+        if not isinstance(mask, pd.Series) or len(mask) != len(df):
+            raise ValueError(
+                f"slice {name!r} returned {type(mask).__name__} of length {getattr(mask, '__len__', lambda: '?')()}; "
+                f"expected a boolean Series with one value per tweet ({len(df)})."
+            )
+        mask = mask.reindex(df.index)
+        if mask.dtype != bool:
+            values = mask.dropna()
+            if not values.isin([True, False]).all():
+                raise ValueError(f"slice {name!r} returned non-boolean values such as {values.iloc[:3].tolist()}; "
+                                 "compare a column with a value, e.g. df.n_emoji >= 3.")
+            mask = mask.fillna(False).astype(bool)
+        masks[name] = mask
+    return masks
+
+
+def describe_slices(df: pd.DataFrame, slices: Mapping[str, Callable]) -> pd.DataFrame:
+    """One row per slice: ``slice``, ``description``, ``n`` (tweets in it), ``share`` of all tweets."""
+    masks = slice_masks(df, slices)
+    rows = [{"slice": k, "description": _describe(slices[k]), "n": int(m.sum()),
+             "share": float(m.mean()) if len(m) else np.nan} for k, m in masks.items()]
+    return pd.DataFrame(rows, columns=["slice", "description", "n", "share"])
