@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import _OUTCOME_COLUMNS
 from .data import CORE_COLUMNS
-from .validate import _require_columns
+from .validate import MissingColumnError, _close_names, _require_columns
 
 
 SHORT_CHARS = 50  # length buckets: short < 50 characters <= medium < 120 <= long
@@ -29,8 +29,6 @@ _MENTION = r"@\w+"
 
 _HASHTAG = r"#\w+"
 
-_EMOJI = "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"  # pictographs, symbols, dingbats
-
 _NEGATION = (r"(?i)\b(?:not|no|never|nothing|nobody|none|nowhere|neither|nor|cannot|dont|cant|wont|"
              r"didnt|isnt|doesnt|aint)\b|n[’']t\b")
 
@@ -41,13 +39,59 @@ _ELONGATION = r"([A-Za-z])\1{2,}"  # a letter three or more times in a row: "soo
 _ALLCAPS_WORD = r"\b[A-Z]{4,}\b"  # a shouted word of 4+ letters (shorter ones are mostly acronyms)
 
 
+# The emoji package's data decides what an emoji is (a ZWJ family, a skin-toned hand, a flag and a keycap are
+# one each). Exception: a symbol that is plain text unless followed by U+FE0F (the emoji data calls it
+# "unqualified"), from the Latin-1, punctuation, letterlike and arrow blocks -- (c), (R), TM, !!, i, <-> -- is
+# typography in tweets, not an emoji. Anything followed by U+FE0E (text presentation asked for) is text too.
+_TEXT_STYLE_BELOW = 0x2300
+_TEXT_PRESENTATION = "\ufe0e"
+
+
+def _emoji_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each emoji in ``text``, one per emoji a reader sees.
+
+    >>> [ "👨‍👩‍👧 👍🏽 🇫🇷 1️⃣ ❤ ©️"[a:b] for a, b in _emoji_spans("👨‍👩‍👧 👍🏽 🇫🇷 1️⃣ ❤ ©️")]
+    ['👨‍👩‍👧', '👍🏽', '🇫🇷', '1️⃣', '❤', '©️']
+    >>> _emoji_spans("© 2024 ® ™ 42 ☹︎")
+    []
+    """
+    import emoji
+
+    if text.isascii():  # most tweets: skip the emoji tokenizer
+        return []
+    spans = []
+    for match in emoji.emoji_list(text):
+        found, end = match["emoji"], match["match_end"]
+        unqualified = emoji.EMOJI_DATA.get(found, {}).get("status") == emoji.STATUS["unqualified"]
+        if text[end:end + 1] == _TEXT_PRESENTATION or (
+                unqualified and len(found) == 1 and ord(found) < _TEXT_STYLE_BELOW):
+            continue
+        spans.append((match["match_start"], end))
+    return spans
+
+
+def _without_emoji(text: str) -> str:
+    """``text`` with each emoji replaced by a space (so a keycap's digit is not counted as a word)."""
+    for start, end in reversed(_emoji_spans(text)):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
+def _graphemes(text: str) -> int:
+    """Characters as a reader counts them: a family emoji or a flag is one (Unicode grapheme clusters)."""
+    import regex
+
+    return len(regex.findall(r"\X", text)) if not text.isascii() else len(text)
+
+
 def add_slice_metadata(tweets: pd.DataFrame) -> pd.DataFrame:
     """Add the hypothesis-driven metadata columns used for slicing (Step 3). Returns a new frame.
 
     Columns added (links are removed before counting letters, emoji and shouting):
-    ``n_chars``, ``n_words``, ``length_bucket`` (short < 50 characters <= medium < 120 <= long),
+    ``n_chars`` (characters as a reader counts them: grapheme clusters), ``n_words``, ``length_bucket`` (short < 50 characters <= medium < 120 <= long),
     ``n_hashtags``/``has_hashtag``, ``n_mentions``/``has_mention``, ``n_urls``/``has_url``,
-    ``n_emoji``/``has_emoji``, ``emoji_density`` (emoji / (words + emoji), 0 for an empty text),
+    ``n_emoji``/``has_emoji`` (emoji as the ``emoji`` package's data defines them; a family, a
+    skin-toned hand, a flag or a keycap is one; ©, ®, ™ and digits are not), ``emoji_density`` (emoji / (words + emoji), 0 for an empty text),
     ``emoji_dense`` (3+ emoji or density >= 0.2), ``has_negation``, ``has_contrast`` (but, though,
     although, however), ``is_question``, ``has_exclamation``, ``n_allcaps_words``/``has_allcaps``
     (a word of 4+ capitals), ``has_elongation`` (a letter repeated 3+ times).
@@ -58,9 +102,9 @@ def add_slice_metadata(tweets: pd.DataFrame) -> pd.DataFrame:
     out = tweets.copy()
     text = out["text"].astype(str)
     body = text.str.replace(_URL, " ", regex=True)
-    n_emoji = body.str.count(_EMOJI)
-    n_words = body.str.count(r"[^\W_]+(?:['’][^\W_]+)*")
-    out["n_chars"] = text.str.len()
+    n_emoji = body.map(lambda t: len(_emoji_spans(t))).astype(int)
+    n_words = body.map(_without_emoji).str.count(r"[^\W_]+(?:['’][^\W_]+)*")
+    out["n_chars"] = text.map(_graphemes).astype(int)
     out["n_words"] = n_words
     out["length_bucket"] = np.select(
         [out["n_chars"] < SHORT_CHARS, out["n_chars"] < LONG_CHARS], ["short", "medium"], "long")
@@ -105,58 +149,93 @@ def add_slice(registry: dict) -> Callable:
     return register
 
 
+# The shipped example slices, in the form the notebook teaches: a three-line function whose docstring is the
+# description tables and plots show. Each reads columns made by add_slice_metadata.
+
+def has_hashtag(df):
+    """Tweets with at least one #hashtag."""
+    return df.has_hashtag
+
+
+def has_mention(df):
+    """Tweets that mention a user (@user)."""
+    return df.has_mention
+
+
+def has_url(df):
+    """Tweets with a link."""
+    return df.has_url
+
+
+def has_emoji(df):
+    """Tweets with at least one emoji."""
+    return df.has_emoji
+
+
+def emoji_dense(df):
+    """Emoji-heavy tweets: 3+ emoji or 20%+ of tokens."""
+    return df.emoji_dense
+
+
+def has_negation(df):
+    """Tweets with a negation (not, never, n't, ...)."""
+    return df.has_negation
+
+
+def has_contrast(df):
+    """Tweets with a contrast (but, though, although, however)."""
+    return df.has_contrast
+
+
+def is_question(df):
+    """Tweets that ask a question."""
+    return df.is_question
+
+
+def has_allcaps(df):
+    """Tweets that shout a word in CAPITALS."""
+    return df.has_allcaps
+
+
+def has_elongation(df):
+    """Tweets with an elongated word (soooo, yesss)."""
+    return df.has_elongation
+
+
+def short(df):
+    """Short tweets (under 50 characters)."""
+    return df.length_bucket == "short"
+
+
+def long(df):
+    """Long tweets (120 characters or more)."""
+    return df.length_bucket == "long"
+
+
+_SHIPPED_SLICES = (has_hashtag, has_mention, has_url, has_emoji, emoji_dense, has_negation, has_contrast, is_question, has_allcaps, has_elongation, short, long)
+
+
 def default_slices() -> dict[str, Callable]:
-    """The shipped example slices (a new dict each call, so students extend their own copy).
+    """The shipped example slices, by name (a new dict each call, so students extend their own copy).
 
-    Each is a one-line predicate ``df -> boolean Series`` over the columns of :func:`add_slice_metadata`,
-    with a one-line docstring that tables and plots use as its description.
+    Each is a predicate ``df -> boolean Series`` over the columns of :func:`add_slice_metadata`, whose
+    docstring is the description tables and plots use.
     """
-    slices: dict[str, Callable] = {}
-    add = add_slice(slices)
-
-    @add
-    def has_hashtag(df): "Tweets with at least one #hashtag."; return df.has_hashtag  # noqa: E702
-
-    @add
-    def has_mention(df): "Tweets that mention a user (@user)."; return df.has_mention  # noqa: E702
-
-    @add
-    def has_url(df): "Tweets with a link."; return df.has_url  # noqa: E702
-
-    @add
-    def has_emoji(df): "Tweets with at least one emoji."; return df.has_emoji  # noqa: E702
-
-    @add
-    def emoji_dense(df): "Emoji-heavy tweets: 3+ emoji or 20%+ of tokens."; return df.emoji_dense  # noqa: E702
-
-    @add
-    def has_negation(df): "Tweets with a negation (not, never, n't, ...)."; return df.has_negation  # noqa: E702
-
-    @add
-    def has_contrast(df): "Tweets with a contrast (but, though, although, however)."; return df.has_contrast  # noqa: E702
-
-    @add
-    def is_question(df): "Tweets that ask a question."; return df.is_question  # noqa: E702
-
-    @add
-    def has_allcaps(df): "Tweets that shout a word in CAPITALS."; return df.has_allcaps  # noqa: E702
-
-    @add
-    def has_elongation(df): "Tweets with an elongated word (soooo, yesss)."; return df.has_elongation  # noqa: E702
-
-    @add
-    def short(df): "Short tweets (under 50 characters)."; return df.length_bucket == "short"  # noqa: E702
-
-    @add
-    def long(df): "Long tweets (120 characters or more)."; return df.length_bucket == "long"  # noqa: E702
-
-    return slices
+    return {fn.__name__: fn for fn in _SHIPPED_SLICES}
 
 
 def _describe(fn: Callable) -> str:
     """First line of a predicate's docstring, or "" when it has none."""
     doc = (getattr(fn, "__doc__", None) or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
+
+
+def _missing_name(err: Exception) -> str | None:
+    """The column a predicate asked for and did not find (``df.x`` or ``df["x"]``), else None."""
+    if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str):
+        return err.args[0]
+    found = re.search(r"'DataFrame' object has no attribute '([^']+)'", str(err))
+    return found.group(1) if isinstance(err, AttributeError) and found else None
 
 
 def slice_masks(df: pd.DataFrame, slices: Mapping[str, Callable]) -> dict[str, pd.Series]:
@@ -169,10 +248,22 @@ def slice_masks(df: pd.DataFrame, slices: Mapping[str, Callable]) -> dict[str, p
     for name, fn in slices.items():
         try:
             mask = fn(df)
+        except (AttributeError, KeyError) as err:
+            missing = _missing_name(err)
+            if missing is None:
+                raise ValueError(f"slice {name!r} failed: {type(err).__name__}: {err}") from err
+            close = _close_names(missing, map(str, df.columns))
+            raise MissingColumnError(
+                f"slice {name!r} uses column {missing!r}, which this table does not have"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f". If you added {missing!r} to `tweets` after Step 4, re-run Steps 4-5 (lab.run_models, "
+                "lab.build_eval_table) so df_eval carries it; otherwise fix the slice "
+                "(lab.describe_slices(tweets, slices) lists what each slice matches)."
+            ) from err
         except Exception as err:
             raise ValueError(
                 f"slice {name!r} failed: {type(err).__name__}: {err}. Its predicate must take the tweets "
-                f"DataFrame and return a boolean Series; available columns: {list(df.columns)}"
+                "DataFrame and return a boolean Series (e.g. `return df.has_emoji & df.is_question`)."
             ) from err
         if not isinstance(mask, pd.Series) or len(mask) != len(df):
             raise ValueError(

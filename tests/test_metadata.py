@@ -83,7 +83,9 @@ def test_default_slices_have_docstrings_and_students_can_add():
 
 
 @pytest.mark.parametrize("predicate, message", [
-    (lambda df: df.no_such_column, "slice 'bad' failed: AttributeError"),
+    (lambda df: df.no_such_column, "slice 'bad' uses column 'no_such_column', which this table does not have"),
+    (lambda df: df["no_such"], "slice 'bad' uses column 'no_such'"),
+    (lambda df: df.text.str.nope(), "slice 'bad' failed: AttributeError"),
     (lambda df: [True], "returned list"),
     (lambda df: df.n_chars, "non-boolean values"),
 ])
@@ -108,3 +110,25 @@ def test_extractors_on_real_tweets_give_plausible_rates():
     assert 0.1 < meta["has_hashtag"].mean() < 0.3
     assert 0.1 < meta["has_negation"].mean() < 0.35
     assert meta["n_chars"].between(1, 300).all()
+
+
+@pytest.mark.parametrize("text, n_emoji", [
+    ("family day 👨‍👩‍👧", 1),                 # ZWJ sequence: one emoji, not three
+    ("nice 👍🏽", 1),                          # skin-tone modifier belongs to the hand
+    ("allez 🇫🇷🇫🇷", 2),                        # a flag is one emoji (two regional indicators)
+    ("call me 1️⃣ #️⃣", 2),                     # keycaps
+    ("© 2024 ® ™ 100 ‼", 0),                    # text-style symbols and digits are not emoji
+    ("©️ with the emoji selector", 1),           # U+FE0F asks for the emoji form
+    ("sad ☹︎ in text style", 0),                # U+FE0E asks for the text form
+    ("love ❤ it ❤️", 2),                        # hearts with and without U+FE0F
+    ("🙃🙃🙃", 3),
+    ("plain ascii :)", 0),
+])
+def test_emoji_counts_follow_the_emoji_package(text, n_emoji):
+    out = lab.add_slice_metadata(pd.DataFrame({"text": [text]}))
+    assert out["n_emoji"].iloc[0] == n_emoji
+
+
+def test_keycap_digit_is_not_a_word_and_graphemes_are_characters():
+    out = lab.add_slice_metadata(pd.DataFrame({"text": ["1️⃣ 👨‍👩‍👧"]}))
+    assert out["n_words"].iloc[0] == 0 and out["n_chars"].iloc[0] == 3   # keycap, space, family
