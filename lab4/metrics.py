@@ -14,7 +14,7 @@ import pandas as pd
 from .config import CONFIDENT_THRESHOLD, LABELS, MIN_SLICE_N, _MODELS
 from .slicing import _describe, slice_masks
 from .stats import _bh, _fmt_change, _fmt_ci, _paired_summary, mcnemar_exact_p, wilson_interval
-from .validate import _require_columns, _require_table
+from .validate import _require_columns, _require_table, require_fresh
 
 
 # ... and so is a slice whose 95% Wilson interval for either model is wider than this (30
@@ -22,7 +22,8 @@ from .validate import _require_columns, _require_table
 MAX_CI_WIDTH = 0.30
 
 
-def build_eval_table(df_long: pd.DataFrame, *, confident_threshold: float = CONFIDENT_THRESHOLD) -> pd.DataFrame:
+def build_eval_table(df_long: pd.DataFrame, *, tweets: pd.DataFrame | None = None,
+                     confident_threshold: float = CONFIDENT_THRESHOLD) -> pd.DataFrame:
     """One row per tweet with both models side by side (Step 5).
 
     Columns: the tweet's own columns (tweet_id, text, label, metadata ...), ``baseline_pred``,
@@ -31,9 +32,15 @@ def build_eval_table(df_long: pd.DataFrame, *, confident_threshold: float = CONF
     (candidate right where the baseline was wrong), ``both_wrong``, ``both_correct``,
     ``confident_regression`` (a regression with candidate_conf >= ``confident_threshold``).
     Exactly one of regressed / improved / both_wrong / both_correct is true on every row.
+
+    Pass the notebook's current ``tweets`` to check that ``df_long`` was built from them: a re-run of
+    Step 2 without Step 4 is an error that says which cells to re-run, not silently old numbers.
     """
     _require_columns(df_long, "text", "label", "model", "pred",
                      rerun="pass df_long from lab.run_models (Step 4)")
+    if tweets is not None:
+        require_fresh(df_long, tweets, table_name="df_long (Step 4)",
+                      rerun="re-run Step 4 (lab.run_models) and then Step 5")
     roles = set(df_long["model"].unique())
     if not {"baseline", "candidate"} <= roles:
         raise ValueError(f"df_long must hold models 'baseline' and 'candidate'; found {sorted(roles)}.")
@@ -56,15 +63,17 @@ def build_eval_table(df_long: pd.DataFrame, *, confident_threshold: float = CONF
     out["both_wrong"] = ~b_ok & ~c_ok
     out["both_correct"] = b_ok & c_ok
     out["confident_regression"] = out["regressed"] & (out["candidate_conf"].fillna(0).to_numpy() >= confident_threshold)
+    out.attrs = dict(df_long.attrs)
     return out
 
 
-def slice_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_n: int = MIN_SLICE_N) -> pd.DataFrame:
+def slice_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_n: int = MIN_SLICE_N,
+                  max_ci_width: float = MAX_CI_WIDTH) -> pd.DataFrame:
     """Accuracy per slice and model (Step 5), worst first.
 
     Columns: ``slice``, ``description``, ``model`` (baseline / candidate), ``n`` (tweets in the slice),
     ``correct``, ``accuracy`` (correct / n, in [0, 1], higher is better; NaN for an empty slice),
-    ``too_small`` (n < ``min_n``: too few tweets to conclude anything). The row ``all`` is every tweet.
+    ``too_small`` (too few tweets to conclude anything: see :func:`too_small`). The row ``all`` is every tweet.
 
     >>> df = pd.DataFrame({"x": [True, True, False], "baseline_correct": [True, False, True],
     ...                    "candidate_correct": [False, False, True]})
@@ -73,26 +82,28 @@ def slice_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_
     """
     masks, described = _described_masks(df_eval, slices)
     member = pd.DataFrame(masks).to_numpy(dtype=float)  # tweets x slices
+    n = member.sum(0)
+    correct = {role: member.T @ df_eval[f"{role}_correct"].fillna(False).to_numpy(dtype=float) for role in _MODELS}
+    small = too_small(n, correct["baseline"], correct["candidate"], min_n=min_n, max_ci_width=max_ci_width)
     rows = []
-    for role in ("baseline", "candidate"):
-        correct = member.T @ df_eval[f"{role}_correct"].to_numpy(dtype=float)
-        n = member.sum(0)
-        for name, k, c in zip(masks, n, correct):
+    for role in _MODELS:
+        for name, k, c, flag in zip(masks, n, correct[role], small):
             rows.append({"slice": name, "description": described[name], "model": role, "n": int(k),
-                         "correct": int(c), "accuracy": c / k if k else np.nan})
+                         "correct": int(c), "accuracy": c / k if k else np.nan, "too_small": bool(flag)})
     table = pd.DataFrame(rows)
-    table["too_small"] = table["n"] < min_n
     return table.sort_values(["accuracy", "n"], ascending=[True, False], na_position="last",
                              kind="stable").reset_index(drop=True)
 
 
-def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_n: int = MIN_SLICE_N) -> pd.DataFrame:
+def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_n: int = MIN_SLICE_N,
+                       max_ci_width: float = MAX_CI_WIDTH) -> pd.DataFrame:
     """Regressions and improvements per slice (Step 5), worst (highest regression rate) first.
 
     Columns: ``slice``, ``description``, ``n``, counts ``regressions`` (candidate wrong, baseline
     right), ``improvements`` (the reverse), ``confident_regressions``, ``both_wrong``, ``both_correct``
     (the four outcome counts add up to n), rates of the first three over n (in [0, 1]; lower is better for
-    regressions; NaN for an empty slice), ``net`` (improvements − regressions) and ``too_small``.
+    regressions; NaN for an empty slice), ``net`` (improvements − regressions) and ``too_small`` (see
+    :func:`too_small`).
     """
     masks, described = _described_masks(df_eval, slices)
     member = pd.DataFrame(masks).to_numpy(dtype=float)
@@ -108,7 +119,9 @@ def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *,
         for col in ("regression", "improvement", "confident_regression"):
             table[f"{col}_rate"] = np.where(n > 0, table[f"{col}s"] / np.where(n > 0, n, 1), np.nan)
     table["net"] = table["improvements"] - table["regressions"]
-    table["too_small"] = table["n"] < min_n
+    table["too_small"] = too_small(n, table["both_correct"] + table["regressions"],
+                                   table["both_correct"] + table["improvements"], min_n=min_n,
+                                   max_ci_width=max_ci_width)
     return table.sort_values(["regression_rate", "n"], ascending=[False, False], na_position="last",
                              kind="stable").reset_index(drop=True)
 
@@ -117,6 +130,24 @@ _SLICE_STATS_COLUMNS = [
     "candidate_lo", "candidate_hi", "delta", "delta_lo", "delta_hi", "regressions", "fixes", "p_mcnemar", "q_bh",
     "too_small", "significant_regression", "verdict",
 ]
+
+
+def too_small(n, baseline_correct, candidate_correct, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH):
+    """The one rule for "too small to judge", used by every slice table, the memo and the TA summary.
+
+    A slice is too small when it has fewer than ``min_n`` tweets, or when either model's 95% Wilson
+    interval for its accuracy is wider than ``max_ci_width`` (the data cannot tell a good model from a
+    bad one there). Works element-wise on arrays of counts.
+
+    >>> too_small([10, 100, 400], [5, 50, 200], [6, 55, 210]).tolist()
+    [True, False, False]
+    """
+    n = np.asarray(n, dtype=int)
+    widest = np.zeros(n.shape)
+    for k in (baseline_correct, candidate_correct):
+        lo, hi = np.vectorize(wilson_interval, otypes=[float, float])(np.asarray(k, dtype=int), n)
+        widest = np.fmax(widest, np.nan_to_num(hi - lo, nan=1.0))
+    return (n < min_n) | (widest > max_ci_width)
 
 
 def _described_masks(df, slices):
@@ -131,8 +162,24 @@ def _all_masks(df, slices):
     if "all" in slices:
         raise ValueError("slice name 'all' is reserved for every tweet; rename your slice.")
     masks = {"all": pd.Series(True, index=df.index)}
-    masks.update(slice_masks(df, slices))  # noqa: F821 -- defined in lab4_helpers
+    masks.update(slice_masks(df, slices))
     return masks
+
+
+def verdict(q, regressions, fixes, too_small, *, alpha=0.05):
+    """The one reading of a paired comparison, used by slice_stats, the ship memo and the TA summary.
+
+    ``q`` is the p-value that applies (the overall test's exact p, a slice's BH q); NaN = not tested.
+
+    >>> verdict(0.01, 9, 2, False), verdict(0.4, 3, 2, True), verdict(0.4, 3, 2, False)
+    ('significant regression', 'too small to judge', 'no significant difference')
+    """
+    significant = bool(q < alpha)  # NaN compares False
+    if significant and regressions > fixes:
+        return "significant regression"
+    if significant and fixes > regressions:
+        return "significant improvement"
+    return "too small to judge" if too_small else "no significant difference"
 
 
 def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH, alpha=0.05):
@@ -145,13 +192,14 @@ def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH
     Wilson interval ``*_lo`` / ``*_hi``; ``delta`` = candidate_acc - baseline_acc in [-1, 1]
     (negative = candidate worse); ``regressions`` b (candidate wrong, baseline right) and
     ``fixes`` c (candidate right, baseline wrong); ``p_mcnemar`` exact McNemar p (1.0 when
-    b + c == 0); ``q_bh`` Benjamini-Hochberg q over all non-empty rows, "all" included (the
-    expected share of false alarms among rows with q < alpha); ``too_small`` is True when
-    n < ``min_n`` OR either Wilson interval is wider than ``max_ci_width``;
-    ``significant_regression`` = q_bh < alpha and b > c. ``verdict``: "significant
-    regression" / "significant improvement" when q_bh < alpha (the exact test is valid at any
-    n), else "too small to judge" when too_small (no difference found, but it could not have
-    been found), else "no significant difference". NaN = not computable (n == 0).
+    b + c == 0); ``q_bh``: the p-value each verdict uses. The overall comparison ("all") is one
+    pre-planned test, so its q_bh is its own exact p; the slices are a family, so theirs are
+    Benjamini-Hochberg q-values over the non-empty slices (the expected share of false alarms among
+    slices with q < alpha). ``too_small``: see :func:`too_small`. ``significant_regression`` =
+    q_bh < alpha and b > c. ``verdict`` (:func:`verdict`): "significant regression" / "significant
+    improvement" when q_bh < alpha (the exact test is valid at any n), else "too small to judge"
+    when too_small (no difference found, but it could not have been found), else "no significant
+    difference". NaN = not computable (n == 0).
     """
     _require_table(df_eval, ["baseline_correct", "candidate_correct"], "slice_stats")
     base = df_eval["baseline_correct"].fillna(False).astype(bool).to_numpy()
@@ -163,17 +211,14 @@ def slice_stats(df_eval, slices, *, min_n=MIN_SLICE_N, max_ci_width=MAX_CI_WIDTH
         rows.append({"slice": name, "description": descriptions[name],
                      **_paired_summary(base[m], cand[m])})
     out = pd.DataFrame(rows)
-    out["q_bh"] = _bh(out["p_mcnemar"])
-    widest = np.fmax(out["baseline_hi"] - out["baseline_lo"], out["candidate_hi"] - out["candidate_lo"])
-    out["too_small"] = (out["n"] < min_n) | (widest > max_ci_width) | (out["n"] == 0)
-    significant = out["q_bh"] < alpha  # NaN compares False
-    out["significant_regression"] = significant & (out["regressions"] > out["fixes"])
-    out["verdict"] = np.select(
-        [out["significant_regression"], significant & (out["fixes"] > out["regressions"]),
-         out["too_small"]],
-        ["significant regression", "significant improvement", "too small to judge"],
-        default="no significant difference",
-    )
+    overall = out["slice"] == "all"
+    out["q_bh"] = _bh(out["p_mcnemar"].where(~overall)).where(~overall, out["p_mcnemar"])
+    out["too_small"] = too_small(out["n"], out["baseline_acc"].fillna(0) * out["n"],
+                                 out["candidate_acc"].fillna(0) * out["n"], min_n=min_n,
+                                 max_ci_width=max_ci_width) | (out["n"] == 0)
+    out["significant_regression"] = (out["q_bh"] < alpha) & (out["regressions"] > out["fixes"])
+    out["verdict"] = [verdict(q, b, c, small, alpha=alpha) for q, b, c, small in
+                      zip(out["q_bh"], out["regressions"], out["fixes"], out["too_small"])]
     out = out.sort_values(["delta", "n"], ascending=[True, False], na_position="last",
                           kind="stable")
     return out[_SLICE_STATS_COLUMNS].reset_index(drop=True)
@@ -187,7 +232,9 @@ def overall_metrics(df_eval):
     LABELS of each class's F1 (harmonic mean of precision and recall), [0, 1], higher is
     better, every class weighs the same however rare (a class never predicted and never true
     counts as F1 = 0); ``recall_<label>`` = share of tweets truly of that label that the model
-    labels correctly, [0, 1], NaN when no tweet has that label. All NaN when df_eval is empty.
+    labels correctly, [0, 1], NaN when no tweet has that label; ``n_<label>`` = tweets truly of that
+    label (0 means that class is absent, and macro-F1 is then not comparable with data that has it).
+    All NaN when df_eval is empty.
     """
     from sklearn.metrics import f1_score, recall_score
 
@@ -206,6 +253,7 @@ def overall_metrics(df_eval):
         recalls = (recall_score(y_true, y_pred, labels=list(LABELS), average=None,
                                 zero_division=np.nan) if n else [math.nan] * len(LABELS))
         row.update({f"recall_{label}": float(r) for label, r in zip(LABELS, recalls)})
+        row.update({f"n_{label}": int((y_true == label).sum()) for label in LABELS})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -232,5 +280,11 @@ def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
         print(f"Overall: {row.model} accuracy {_fmt_ci(row.accuracy, row.accuracy_lo, row.accuracy_hi)}, "
               f"macro-F1 {row.macro_f1:.3f} (n={row.n})")
     s = _paired_summary(df_eval["baseline_correct"], df_eval["candidate_correct"])
+    p = mcnemar_exact_p(s["regressions"], s["fixes"])
+    reading = verdict(p, s["regressions"], s["fixes"], False)
     print(f"Overall: candidate - baseline accuracy {_fmt_change(s['delta'])}; {s['regressions']} regressions vs "
-          f"{s['fixes']} fixes (exact McNemar p = {mcnemar_exact_p(s['regressions'], s['fixes']):.3g})")
+          f"{s['fixes']} fixes (exact McNemar p = {p:.3g}: {reading})")
+    absent = [label for label in LABELS if (df_eval["label"] == label).sum() == 0]
+    if absent:
+        print(f"Note: no tweet is labelled {', '.join(absent)} here, so recall for it is NaN and macro-F1 "
+              f"(the mean over all {len(LABELS)} classes) is not comparable with data that has it.")

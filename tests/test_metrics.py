@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lab4_helpers as lab
+import lab4.metrics
 
 
 def test_eval_table_outcomes(tiny_eval):
@@ -96,3 +97,53 @@ def test_row_accounting_adds_up_end_to_end(write_csv, offline_models):
     assert len(df_eval) + len(dropped) == 5
     assert config["n_source_rows"] == 5 and config["rows/evaluated"] == 2
     assert sum(v for k, v in config.items() if k.startswith("rows/")) == 5
+
+
+def _eval_from(labels, base, cand):
+    tweets = pd.DataFrame({"tweet_id": range(len(labels)), "text": [f"t{i}" for i in range(len(labels))],
+                           "label": labels})
+    long = pd.concat([tweets.assign(model="baseline", model_id="b", pred=base, conf=0.9),
+                      tweets.assign(model="candidate", model_id="c", pred=cand, conf=0.9)], ignore_index=True)
+    return lab.build_eval_table(long)
+
+
+def test_one_verdict_rule_overall_row_memo_and_headline_agree(capsys):
+    # small one-class data: 6 regressions vs 0 fixes, exact p = 0.031 (< 0.05) but no slices to correct for
+    labels = ["negative"] * 12
+    base = ["negative"] * 12
+    cand = ["neutral"] * 6 + ["negative"] * 6
+    df_eval = _eval_from(labels, base, cand)
+    stats = lab.slice_stats(df_eval, {"half": lambda d: d.tweet_id < 6})
+    overall = lab.overall_metrics(df_eval)
+    memo = lab.ship_memo(stats, overall).set_index("item")
+    all_row = stats.set_index("slice").loc["all"]
+    assert all_row["q_bh"] == all_row["p_mcnemar"]              # the overall test is one pre-planned test
+    assert all_row["verdict"] == "significant regression"
+    assert memo.loc["overall accuracy", "reading"] == "candidate significantly less accurate"
+    assert "weigh that against the gain" not in memo.loc["recommendation", "reading"]
+    lab.print_headline(overall, df_eval)
+    out = capsys.readouterr().out
+    assert "significant regression" in out
+    assert "no tweet is labelled neutral, positive" in out and "not comparable" in out
+
+
+def test_memo_names_a_collapsed_class():
+    labels = ["positive"] * 40 + ["negative"] * 40 + ["neutral"] * 40
+    base = ["positive"] * 30 + ["neutral"] * 10 + ["negative"] * 20 + ["neutral"] * 20 + ["neutral"] * 40
+    cand = ["neutral"] * 120                                    # predicts neutral for every tweet
+    df_eval = _eval_from(labels, base, cand)
+    memo = lab.ship_memo(lab.slice_stats(df_eval, {}), lab.overall_metrics(df_eval)).set_index("item")
+    assert "positive recall collapses" in memo.loc["recommendation", "evidence"]
+    assert memo.loc["recommendation", "reading"].startswith("Evidence leans against shipping")
+
+
+@pytest.mark.parametrize("table", ["slice_metrics", "regression_metrics", "slice_stats"])
+def test_too_small_is_one_definition(table):
+    # 40 tweets (n >= 30) but accuracy near 0.5 gives a Wilson interval wider than 0.30 only below ~40:
+    labels = ["negative"] * 35
+    base = ["negative"] * 18 + ["neutral"] * 17
+    df_eval = _eval_from(labels, base, base)
+    got = getattr(lab, table)(df_eval, {})
+    flag = bool(got.loc[got["slice"] == "all", "too_small"].iloc[0])
+    expected = bool(lab4.metrics.too_small([35], [18], [18])[0])
+    assert flag == expected is True
