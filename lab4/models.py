@@ -22,7 +22,7 @@ from .config import CACHE_DIR, LABELS
 from .data import _LABEL_WORDS, _bundled_train, normalise_labels
 from . import runtime
 from .runtime import NETWORK_TIMEOUT_S, SEED
-from .validate import _require_columns
+from .validate import PROVENANCE, _require_columns, provenance
 
 
 ONLINE_BASELINE = "cardiffnlp/twitter-roberta-base-sentiment-latest"  # the course's production model
@@ -415,4 +415,6 @@ def run_models(
             parts.append(part)
     finally:
         cache.close()
-    return pd.concat(parts, ignore_index=True)
+    df_long = pd.concat(parts, ignore_index=True)
+    df_long.attrs[PROVENANCE] = provenance(tweets)
+    return df_long

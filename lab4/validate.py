@@ -4,6 +4,7 @@ and what to do, suggesting only options the calling function really takes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -64,3 +65,49 @@ def _require_columns(frame: pd.DataFrame, *columns: str, options: Mapping[str, s
         if rerun:
             hint = f"{rerun} ({hint})"
         raise MissingColumnError(f"missing column {name!r}; found {found}; {hint}")
+
+
+# Where a table came from travels with it in ``DataFrame.attrs`` under this key: the fingerprint of the tweets
+# it was built from, their count and columns. No hidden globals: a later step compares what it is given.
+PROVENANCE = "lab4_tweets"
+
+
+class StaleInputError(ValueError):
+    """A table was built from other tweets than the ones now in the notebook: re-run the named steps."""
+
+
+def tweets_fingerprint(tweets: pd.DataFrame) -> str:
+    """A short hash of which tweets these are (ids, texts, labels), not of their metadata columns.
+
+    >>> a = pd.DataFrame({"tweet_id": [0, 1], "text": ["hi", "yo"], "label": ["neutral", "positive"]})
+    >>> tweets_fingerprint(a) == tweets_fingerprint(a.assign(n_chars=[2, 2])), tweets_fingerprint(a.head(1)) == tweets_fingerprint(a)
+    (True, False)
+    """
+    digest = hashlib.sha1(str(len(tweets)).encode())
+    for column in ("tweet_id", "text", "label"):
+        if column in tweets.columns:
+            digest.update(pd.util.hash_pandas_object(tweets[column].astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def provenance(tweets: pd.DataFrame) -> dict:
+    """The record a step stores in its output's ``attrs[PROVENANCE]``."""
+    return {"fingerprint": tweets_fingerprint(tweets), "n": len(tweets), "columns": [str(c) for c in tweets.columns]}
+
+
+def require_fresh(table: pd.DataFrame, tweets: pd.DataFrame, *, table_name: str, rerun: str) -> None:
+    """Raise :class:`StaleInputError` when ``table`` was built from other tweets than ``tweets``.
+
+    Tables without a record (built by hand, or by an older lab) pass: there is nothing to compare.
+    """
+    record = table.attrs.get(PROVENANCE)
+    if not record:
+        return
+    if record["fingerprint"] != tweets_fingerprint(tweets):
+        raise StaleInputError(
+            f"{table_name} was built from {record['n']:,} tweets, but `tweets` now holds {len(tweets):,} other "
+            f"ones (was Step 2 re-run, e.g. with another MAX_TWEETS?); {rerun}.")
+    added = [c for c in map(str, tweets.columns) if c not in record["columns"]]
+    if added:
+        print(f"Note: `tweets` has column(s) {added} that {table_name} lacks (added after it was built); "
+              f"{rerun} to use them in slices.")
