@@ -1,5 +1,9 @@
 """Settings shared by several modules: the label set, the model roles, the cache folder and the
 slice-size rule's threshold. Settings used by one module live in that module.
+
+How settings work: a constant that is a function's default (``min_n=MIN_SLICE_N``, ``seed=SEED``,
+``cache_dir=CACHE_DIR``) is read once, when the module is imported. Assigning ``lab4.config.MIN_SLICE_N = 50``
+afterwards changes nothing; pass the keyword instead (``lab.slice_stats(df_eval, slices, min_n=50)``).
 """
 
 from __future__ import annotations
