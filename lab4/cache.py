@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from .config import CACHE_DIR
+from .progress import progress_bar
 
 
 BATCH_SIZE = 64  # texts per forward pass: large enough to amortise overhead, small for 2 cores
@@ -131,10 +132,6 @@ def _cached_map(texts: list[str], fingerprint: str, compute: Callable[[list[str]
                 cache: PredictionCache, batch_size: int, progress: bool, desc: str,
                 lengths: Callable[[list[str]], list[int]] | None = None) -> list:
     """Run ``compute`` over the distinct uncached texts in length-sorted batches; results in input order."""
-    with warnings.catch_warnings():  # without ipywidgets tqdm.auto falls back to text bars: fine
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-
     unique = list(dict.fromkeys(texts))
     keys = [_text_key(t) for t in unique]
     get = cache.get_predictions if kind == "pred" else cache.get_embeddings
@@ -142,7 +139,7 @@ def _cached_map(texts: list[str], fingerprint: str, compute: Callable[[list[str]
     known = get(fingerprint, keys)
     todo = [i for i, k in enumerate(keys) if k not in known]
     if todo:
-        bar = tqdm(total=len(todo), desc=desc, unit="tweet", disable=not progress, mininterval=1.0)
+        bar = progress_bar(total=len(todo), desc=desc, unit="tweet", disable=not progress)
         pending = [unique[i] for i in todo]
         for batch in _batched_by_length(pending, batch_size, lengths(pending) if lengths else None):
             results = compute([pending[j] for j in batch])
