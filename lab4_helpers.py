@@ -29,6 +29,7 @@ end    ``lab4.tracking``        :func:`finish_wandb_run`
        ``lab4.deliverables``    :func:`self_check`
 =====  =======================  ================================================================
 
+Every step shows its tables through :func:`show` (``lab4.display``): a formatted view; the table stays numeric.
 Statistics used along the way (``lab4.stats``): :func:`wilson_interval`, :func:`mcnemar_exact_p`,
 :func:`paired_delta_interval`.
 
@@ -37,7 +38,8 @@ summary NOTEBOOK_OR_FOLDER [--csv OUT.csv]``, ``python -m lab4.tools where NB`` 
 """
 
 from lab4.config import LABELS, MIN_SLICE_N
-from lab4.validate import MissingColumnError
+from lab4.validate import MissingColumnError, StaleInputError
+from lab4.display import show  # every step: a readable view of a table (the table itself stays numeric)
 
 # Step 1: setup
 from lab4.runtime import SEED, hub_reachable, set_seed
@@ -72,7 +74,7 @@ from lab4.tracking import finish_wandb_run
 from lab4.deliverables import self_check
 
 __all__ = [
-    "LABELS", "MIN_SLICE_N", "SEED", "MissingColumnError",
+    "LABELS", "MIN_SLICE_N", "SEED", "MissingColumnError", "StaleInputError", "show",
     "set_seed", "hub_reachable", "decide_wandb_mode", "login_wandb_in_colab", "start_wandb_run",
     "load_tweets", "normalise_labels", "row_accounting",
     "add_slice_metadata", "default_slices", "add_slice", "describe_slices", "metadata_columns", "slice_masks",
