@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 OUT ?= build
 LAB_ARGS ?=
 
-.PHONY: install lab test clean
+.PHONY: install lab test clean render-check
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ lab: install
 test: install
 	$(PY) -m pytest -q --doctest-modules lab4_helpers.py lab4 tests
 	$(PY) -m lab4.tools release --check lab4.ipynb
+
+# `make render-check`: run the lab, render it to HTML and measure its tables in headless Chromium at 1,280 px
+# (0 tables wider than their area, 0 raw-float cells); screenshot in $(OUT)/. Needs `apt-get install chromium`.
+render-check: lab
+	$(PY) -m lab4.tools render-check $(OUT)/lab4.executed.ipynb --out $(OUT)
 
 clean:
 	rm -rf $(OUT) wandb .lab4_cache .pytest_cache

@@ -31,7 +31,14 @@ def main(argv=None):
     summary.add_argument("--csv", metavar="OUT.csv", help="write one row per notebook here")
     where = commands.add_parser("where", help="say where an executed notebook's W&B run and plots are")
     where.add_argument("notebook", help="an executed copy, e.g. build/lab4.executed.ipynb")
+    render = commands.add_parser("render-check", help="render an executed notebook to HTML and measure its "
+                                 "tables in headless Chromium at 1,280 px (needs Debian's chromium)")
+    render.add_argument("notebook", help="an executed copy, e.g. build/lab4.executed.ipynb")
+    render.add_argument("--out", default="build", help="folder for the HTML and the screenshot (default: build)")
     args = parser.parse_args(argv)
+    if args.command == "render-check":
+        from .render_check import render_check, report
+        return report(render_check(args.notebook, args.out))
     if args.command == "where":
         return _where_command(Path(args.notebook))
     if args.command == "release":
