@@ -26,7 +26,7 @@ lab: install
 
 test: install
 	$(PY) -m pytest -q --doctest-modules lab4_helpers.py lab4 tests
-	$(PY) -m lab4.tools release --check lab4.ipynb
+	$(PY) -m lab4.tools release --check --source lab4.ipynb
 
 # `make render-check`: run the lab, render it to HTML and measure its tables in headless Chromium at 1,280 px
 # (0 tables wider than their area, 0 raw-float cells); screenshot in $(OUT)/. Needs `apt-get install chromium`.

@@ -157,9 +157,13 @@ def test_tools_entry_point_runs_from_the_repository():
     import sys
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "lab4.tools", "release", "--check", "lab4.ipynb"], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "lab4.tools", "release", "--check", "--source", "lab4.ipynb"],
+                          cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "placeholders (--source)" in done.stdout
+    refused = subprocess.run([sys.executable, "-m", "lab4.tools", "release", "--check", "lab4.ipynb"], cwd=root,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "COURSE_REPO" in refused.stdout
 
 
 def test_student_facade_never_imports_the_tools():

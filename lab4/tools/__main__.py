@@ -21,10 +21,12 @@ def main(argv=None):
                                      description="Lab 4 instructor/TA tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     release = commands.add_parser("release", help="clear outputs and volatile metadata in place; "
-                                  "refuses when a W&B API key is found")
+                                  "refuses when an API key or an unfilled instructor setting is found")
     release.add_argument("notebook", help="the lab notebook, e.g. lab4.ipynb")
     release.add_argument("--check", action="store_true",
                          help="change nothing; exit 1 and say why if not release-clean")
+    release.add_argument("--source", action="store_true",
+                         help="the maintainers' copy: COURSE_REPO/COURSE_REF may still be placeholders")
     summary = commands.add_parser("summary", help="report on submitted notebooks without "
                                   "running them")
     summary.add_argument("path", help="one .ipynb, or a folder searched for *.ipynb")
@@ -42,7 +44,7 @@ def main(argv=None):
     if args.command == "where":
         return _where_command(Path(args.notebook))
     if args.command == "release":
-        return release_notebook(args.notebook, check=args.check)
+        return release_notebook(args.notebook, check=args.check, source=args.source)
     return _summary_command(Path(args.path), args.csv)
 
 
