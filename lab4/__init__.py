@@ -23,3 +23,5 @@ Step by step, what lives where:
 ``tools``          instructor/TA command line: release, summary, where (never imported by students)
 =================  ==========================================================================
 """
+
+__version__ = "2026.12"  # shown by the self-check and the TA summary; bump it with each release

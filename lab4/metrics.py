@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Callable
 from typing import Mapping
 
@@ -262,16 +263,27 @@ def weakest_slice(stats: pd.DataFrame, *, prefer: str | None = None) -> str:
     """Name of a slice to stress-test: ``prefer`` when it holds tweets, else the non-empty slice with the
     lowest candidate-minus-baseline accuracy (``stats`` from :func:`slice_stats`; "all" is never chosen).
 
-    >>> stats = pd.DataFrame({"slice": ["all", "a", "b"], "n": [9, 0, 4], "delta": [0.1, -0.5, -0.2]})
-    >>> weakest_slice(stats, prefer="a")
-    'b'
+    ``prefer`` naming no slice of ``stats`` is an error listing the slices; a ``prefer`` slice without
+    tweets in this data gives a warning and the weakest slice instead.
+
+    >>> stats = pd.DataFrame({"slice": ["all", "a", "b"], "n": [9, 3, 4], "delta": [0.1, -0.5, -0.2]})
+    >>> weakest_slice(stats), weakest_slice(stats, prefer="b")
+    ('a', 'b')
     """
+    _require_table(stats, ["slice", "n", "delta"], "weakest_slice", "slice_stats from lab.slice_stats")
     usable = stats[(stats["slice"] != "all") & (stats["n"] > 0)]
-    if prefer is not None and prefer in set(usable["slice"]):
-        return prefer
     if usable.empty:
         raise ValueError("no slice holds any tweet; add slices that match your data (see describe_slices).")
-    return str(usable.sort_values("delta", kind="stable")["slice"].iloc[0])
+    weakest = str(usable.sort_values("delta", kind="stable")["slice"].iloc[0])
+    if prefer is None or prefer in set(usable["slice"]):
+        return weakest if prefer is None else prefer
+    known = [str(s) for s in stats["slice"] if s != "all"]
+    if prefer not in known:
+        raise ValueError(f"prefer={prefer!r} is not a slice in slice_stats; slices: {', '.join(known)}. Pass one "
+                         "of them (re-run slice_stats after adding a slice), or prefer=None for the weakest.")
+    warnings.warn(f"slice {prefer!r} holds no tweets in this data, so the weakest slice {weakest!r} is used "
+                  "instead.", UserWarning, stacklevel=2)
+    return weakest
 
 
 def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Callable
 from typing import Mapping
 
@@ -132,8 +133,19 @@ def metadata_columns(frame: pd.DataFrame) -> list[str]:
             and not re.match(r"^(baseline|candidate)_", c)]
 
 
+def _slice_origin(fn: Callable) -> tuple[str, str]:
+    """(module, qualified name) of a predicate: the same for re-runs of the cell that defines it."""
+    return getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "") or ""
+
+
 def add_slice(registry: dict) -> Callable:
     """Decorator that adds a slice predicate to ``registry`` under the function's name.
+
+    The function's docstring is the slice's description. A nameless function (a lambda) is refused:
+    it would be registered as ``<lambda>`` and the next one would replace it; set it under a name
+    instead (``slices["name"] = lambda df: ...``). Replacing a slice defined elsewhere -- a shipped
+    slice, another function or a lambda of that name -- gives a warning; redefining a function of the
+    same name in the notebook (re-running or editing its cell) replaces it silently.
 
     >>> slices = {}
     >>> @add_slice(slices)
@@ -144,7 +156,26 @@ def add_slice(registry: dict) -> Callable:
     ['has_tag']
     """
     def register(fn: Callable) -> Callable:
-        registry[fn.__name__] = fn
+        if not callable(fn):
+            raise TypeError(f"@add_slice decorates a function (df -> boolean Series); got {type(fn).__name__}.")
+        name = getattr(fn, "__name__", "")
+        if not name.isidentifier():
+            raise TypeError(
+                f"@add_slice needs a named function, got {name or type(fn).__name__!r}: a lambda has no name "
+                "to register it under. Write\n"
+                "    @lab.add_slice(slices)\n"
+                "    def negated_question(df):\n"
+                '        "Questions that contain a negation."\n'
+                "        return df.is_question & df.has_negation\n"
+                'or set it under a name: slices["negated_question"] = lambda df: df.is_question & df.has_negation')
+        old = registry.get(name)
+        if old is not None and _slice_origin(old) != _slice_origin(fn):
+            where = ("the shipped slice" if _slice_origin(old)[0] == __name__
+                     else f"the slice defined as {_slice_origin(old)[1] or type(old).__name__}")
+            described = f" ({_describe(old)})" if _describe(old) else ""
+            warnings.warn(f"slice {name!r} replaces {where} {name!r}{described}; rename your function to keep "
+                          "both.", UserWarning, stacklevel=2)
+        registry[name] = fn
         return fn
     return register
 

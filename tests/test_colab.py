@@ -1,7 +1,6 @@
 """The Colab path of Step 1, in a real kernel: google.colab stubbed, the course repository a local file:// clone."""
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
