@@ -113,9 +113,9 @@ def show(frame: pd.DataFrame, columns=None, *, max_rows: int | None = None, inte
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise KeyError(f"show: no column(s) {missing}; found {list(frame.columns)}")
-    part = frame if max_rows is None else frame.head(max_rows)
+    part = (frame if max_rows is None else frame.head(max_rows)).reset_index(drop=True)
     merged, renamed = _merge_intervals(part, list(columns)) if intervals else (part, {})
-    view = merged[list(columns)].rename(columns=renamed)
+    view = merged[list(dict.fromkeys(columns))].rename(columns=renamed)
     formats = {}
     for col in view.columns:
         base = next((k for k, v in renamed.items() if v == col), col)

@@ -21,7 +21,7 @@ _RESULT_ID = "lab4-render-check"
 _MEASURE = """
 <script>
 window.addEventListener('load', () => {
-  const raw = /^-?\\d+\\.\\d{6,}$|^-?\\d+(\\.\\d+)?e[-+]\\d+$/i;
+  const raw = /^-?\\d+\\.\\d{6,}$|^-?\\d+\\.\\d{4,}e[-+]?\\d+$/i;  // 0.547222, 1.770014e-01 (not 3.8e-34)
   const tables = [];
   document.querySelectorAll('.jp-OutputArea-output table, .output_area table').forEach((table, i) => {
     const area = table.closest('.jp-OutputArea-output, .output_subarea') || table.parentElement;
