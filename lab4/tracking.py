@@ -323,10 +323,11 @@ def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Map
 def _continue_run(session: WandbSession) -> None:
     """Make the finished session loggable again, and say how in one line.
 
-    Online: W&B resumes the same run (``resume="must"``). Offline W&B cannot resume a run (a second
-    folder with the same id is not merged reliably by ``wandb sync``), so the session moves to a new run
-    that names the old one in its config (``continues_run``) and gets every table, plot, summary number
-    and config entry logged so far, so that it is complete on its own.
+    Online: W&B resumes the same run (``resume="must"``). Offline W&B cannot resume a run: it ignores
+    ``resume`` and writes a second folder with the same id, starting again at step 0, and such folders
+    are reported to overwrite each other on ``wandb sync`` (wandb/wandb#2423, #3841). So the session
+    moves to a new run that names the old one in its config (``continues_run``) and gets every table,
+    plot, summary number and config entry logged so far, so that it is complete on its own.
     """
     old_id, old_dir = getattr(session.run, "id", None), session.run_dir
     if session.mode == "online":
@@ -410,6 +411,32 @@ def login_wandb_in_colab() -> None:
         wandb.login(timeout=60)  # Colab shows a hidden (password-style) prompt; the key is not printed
     except Exception as err:  # no key entered, or no network: the run goes offline
         print(f"W&B login skipped ({type(err).__name__}); the run will be offline.")
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def wandb_files_note() -> str:
+    """Where W&B keeps files outside the project folder, their size, and how to remove them (``make clean``).
+
+    The folders come from wandb itself (its ``WANDB_DATA_DIR`` / ``WANDB_CACHE_DIR`` / ``WANDB_DIR``
+    handling and platform defaults), so they are right for this machine and environment.
+    """
+    from wandb import env as wandb_env
+
+    staging = Path(wandb_env.get_data_dir()) / "artifacts" / "staging"
+    logs = Path(wandb_env.get_cache_dir()) / "logs"
+    mb = 1024 ** 2
+    lines = ["W&B keeps files outside this folder (make clean leaves them):",
+             f"  {staging}  {_size(staging) / mb:,.1f} MB: read-only copies of every logged table; `wandb sync` "
+             "uploads an offline run's tables from here, so keep them until the run is synced",
+             f"  {logs}  {_size(logs) / mb:,.1f} MB: logs of W&B's background service"]
+    if os.environ.get("WANDB_DIR"):
+        runs = Path(os.environ["WANDB_DIR"]) / "wandb"
+        lines.append(f"  {runs}  {_size(runs) / mb:,.1f} MB: the W&B runs (WANDB_DIR is set)")
+    lines.append(f"Once your runs are synced (or to discard them): rm -rf {staging} {logs}")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- what the run holds
@@ -511,7 +538,9 @@ def _check_logged(info, notes, required) -> tuple[bool, str]:
     if missing:
         return False, f"not logged: {_names(missing)}; logged: {_names(info.get('tables') or []) or 'none'}"
     run_dir = info.get("run_dir")
-    if not run_dir or not Path(run_dir).is_dir():
+    if not run_dir:
+        return False, "wandb_run_info records no run folder, so what W&B holds cannot be checked; rerun the W&B cells"
+    if not Path(run_dir).is_dir():
         return False, f"the run folder {run_dir} is gone, so what W&B holds cannot be checked; rerun the W&B cells"
     files = _table_files(run_dir)
     absent = [n for n in wanted if n not in files]

@@ -301,3 +301,29 @@ def test_run_config_logs_the_models_that_ran(offline_models, tiny_eval):
     assert config["model_source"] == "offline"
     assert config["baseline/kind"] == "vader" and config["candidate/kind"] == "minilm-logreg"
     assert config["candidate/model_id"] == models["candidate"].model_id
+
+
+def test_make_clean_says_where_wandbs_own_files_are_and_how_to_remove_them(tmp_path):
+    """W&B keeps table staging copies and service logs outside the run (no wandb.Settings field moves
+    them); after a real offline run, `make clean` names them with their size, and its command removes them."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(root)}
+    env.pop("WANDB_DIR", None)
+    code = ("import pandas as pd, lab4_helpers as lab\n"
+            "s = lab.start_wandb_run(project='p', mode='offline')\n"
+            "lab.log_to_wandb(s, {'df_eval': pd.DataFrame({'text': ['a b c'] * 5000})})\n"
+            "lab.finish_wandb_run(s)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    staging = tmp_path / ".local" / "share" / "wandb" / "artifacts" / "staging"
+    assert any(staging.iterdir())  # W&B's copies, outside the run folder
+    done = subprocess.run(["make", "-f", str(root / "Makefile"), "clean", f"PY={sys.executable}"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "wandb").exists()
+    size_line = next(l for l in done.stdout.splitlines() if str(staging) in l and "MB" in l)
+    assert float(size_line.split()[1]) > 0.05
+    remove = next(l for l in done.stdout.splitlines() if "rm -rf" in l and str(staging) in l)
+    subprocess.run(remove.split(": ", 1)[1], shell=True, check=True, env=env)
+    assert not staging.exists() and not (tmp_path / ".cache" / "wandb" / "logs").exists()
