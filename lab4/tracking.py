@@ -64,7 +64,10 @@ def _wandb_settings():
 
 def _wandb_url() -> str:
     """The W&B server wandb will use (``WANDB_BASE_URL``, ``wandb login --host``, or its default)."""
-    return _wandb_settings().base_url
+    try:
+        return _wandb_settings().base_url
+    except (ImportError, AttributeError):  # a wandb older than wandb_setup.singleton(): the server it defaulted to
+        return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
 
 
 def _wandb_host() -> str:
@@ -77,13 +80,28 @@ def _wandb_key_status() -> tuple[bool, str]:
     The lookup is wandb's: ``WANDB_API_KEY``, then the netrc entry for the server (``NETRC`` or
     ~/.netrc, as ``wandb login`` writes it), then an ``api_key`` in its settings.
     """
-    from wandb.sdk.lib import wbauth
-
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:  # a wandb older than wbauth (e.g. one preinstalled on Colab): the lookup it did
+        return _legacy_key_status(), ""
     try:
         auth = wbauth.authenticate_session(host=_wandb_url(), source="lab4", prompt=False, update_session=False)
     except Exception as err:  # a malformed key (AuthenticationError) or server URL (ValueError)
         return False, f"the configured W&B key cannot be used ({err})"
     return auth is not None, ""
+
+
+def _legacy_key_status() -> bool:
+    """Older wandb's lookup: ``WANDB_API_KEY``, else the netrc entry for its server's host."""
+    import netrc
+
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
+    try:  # an explicit path, as wandb passes: no "access too permissive" refusal of a 0644 file
+        return netrc.netrc(str(path)).authenticators(urlsplit(_wandb_url()).netloc) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
 
 
 def _wandb_key_configured() -> bool:
@@ -105,8 +123,10 @@ def _colab_secret_key() -> str | None:
         return None
     if not isinstance(key, str) or not key.strip():
         return None
-    from wandb.sdk.lib import wbauth
-
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:  # an older wandb: it checks the key itself at wandb.init
+        return key.strip()
     return None if wbauth.check_api_key(key.strip()) else key.strip()
 
 

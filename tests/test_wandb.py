@@ -197,6 +197,17 @@ def test_the_server_from_wandb_login_host_is_the_one_probed(no_wandb_env, wandb_
     assert ("HEAD", "/", None) in wandb_stub.seen
 
 
+def test_an_older_wandb_without_wbauth_still_finds_the_key(no_wandb_env, monkeypatch):
+    """Colab may keep an older wandb (no wandb.sdk.lib.wbauth): the lab falls back to the lookup those
+    versions did (WANDB_API_KEY, else the netrc entry for the server's host) instead of failing."""
+    monkeypatch.setitem(sys.modules, "wandb.sdk.lib.wbauth", None)  # import now raises ImportError
+    assert lab4.tracking._wandb_key_status() == (False, "")
+    host = urlsplit(lab4.tracking._wandb_url()).netloc
+    (no_wandb_env / ".netrc").write_text(f"machine {host}\n  login user\n  password {secrets.token_hex(20)}\n")
+    (no_wandb_env / ".netrc").chmod(0o644)  # as some tools leave it; wandb reads it all the same
+    assert lab4.tracking._wandb_key_status() == (True, "")
+
+
 @pytest.mark.parametrize("key, problem", [("abc", "40+ characters"), ("a b" * 20, "letters A-Z")])
 def test_a_malformed_key_goes_offline_and_says_why(no_wandb_env, monkeypatch, key, problem):
     monkeypatch.setenv("WANDB_API_KEY", key)
