@@ -35,3 +35,7 @@ render-check: lab
 
 clean:
 	rm -rf $(OUT) wandb .lab4_cache .pytest_cache
+	@# W&B's own files elsewhere (table staging copies, service logs): say where, how big, how to remove
+	@$(PY) -c "import lab4.tracking as t; print(t.wandb_files_note())" 2>/dev/null || echo "W&B also keeps \
+	files outside this folder: table copies in ~/.local/share/wandb/artifacts/staging (wandb sync needs them \
+	until an offline run is synced) and logs in ~/.cache/wandb/logs; rm -rf both once your runs are synced."

@@ -26,6 +26,9 @@ d  The whole notebook headless with papermill (MODEL_SOURCE="offline", WANDB_MOD
 e  int8 dynamic quantisation (nn.Linear) of the MiniLM encoder: throughput vs fp32, and agreement of
    the offline candidate's predictions (logistic-regression head fit on fp32 train embeddings, as
    ``lab4.models._minilm_logreg_model`` does) from fp32 vs int8 embeddings. Changes nothing in the project.
+f  W&B logging of the Step 6 tables at --wandb-sizes tweets (default 50,000), offline, in a fresh subprocess
+   with a temp HOME: the lab's logging as of commit b573128 vs ``lab4.tracking.log_to_wandb``
+   (first log and an unchanged re-run), interleaved, plus ``check_logged`` and the rows the run folder holds.
 
 Texts: /work/shared/data/tweeteval_sentiment_val.csv (2,000 real TweetEval tweets) when present,
 else the bundled tweets.csv. Timings are medians over --reps repetitions; side-by-side variants are
@@ -717,6 +720,153 @@ def render_e(r: dict) -> str:
                         "cosine(fp32, int8) mean / min"], agree) + "\n")
 
 
+# --------------------------------------------------------------------------------------- part f
+
+def _step6_tables(size: int, seed: int = SEED) -> dict:
+    """The tables the notebook's W&B cell logs, at ``size`` tweets (part c's data and fake predictions)."""
+    import numpy as np
+    import pandas as pd
+
+    import lab4_helpers as lab
+
+    base = pd.read_csv(texts_source(), dtype=str, keep_default_na=False)[["text", "label"]]
+    base = base[base["text"].str.strip() != ""].drop_duplicates("text").reset_index(drop=True)
+    idx = np.arange(size)
+    rows = base.iloc[idx % len(base)].reset_index(drop=True)
+    rows["text"] = rows["text"] + pd.Series([f" ~{k}" if k else "" for k in idx // len(base)], dtype=rows["text"].dtype)
+    rows.insert(0, "tweet_id", idx)
+    tweets = lab.add_slice_metadata(rows)
+    df_long = _fake_long(tweets, np.random.default_rng(seed))
+    df_eval = lab.build_eval_table(df_long)
+    slices = lab.default_slices()
+    return {"df_long": df_long, "slice_metrics": lab.slice_metrics(df_eval, slices),
+            "regression_metrics": lab.regression_metrics(df_eval, slices), "df_eval": df_eval,
+            "slice_stats": lab.slice_stats(df_eval, slices)}
+
+
+def _log_before(run, tables: dict) -> None:
+    """The lab's W&B table logging before this change (commit b573128): each table through wandb.Table's
+    row-by-row path, at W&B's default row limits (the run-folder copy keeps 10,000 rows)."""
+    import wandb
+
+    import lab4.tracking
+
+    payload = {}
+    for name, frame in tables.items():
+        ready = lab4.tracking._wandb_ready(frame)
+        payload[name] = wandb.Table(columns=[str(c) for c in ready.columns],
+                                    data=ready.to_numpy(dtype=object).tolist(), allow_mixed_types=True)
+    run.log(payload)
+
+
+def worker_f(size: int, reps: int) -> dict:
+    """One size in this (fresh) process, HOME and cwd a temp folder: times of logging the Step 6 tables."""
+    import contextlib
+    import io
+
+    import wandb
+
+    import lab4.tracking as tracking
+
+    tables = _step6_tables(size)
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    warm = wandb.init(project="bench", mode="offline", dir=".", settings=wandb.Settings(silent=True))
+    _log_before(warm, {"t": tables["slice_metrics"]})  # W&B's lazy imports and artifact set-up, paid once
+    with quiet:
+        tracking.log_to_wandb(tracking.WandbSession(warm, "offline", "warm-up"), {"u": tables["slice_metrics"]})
+    warm.finish()
+    times = {"before": [], "after": [], "after_rerun": [], "check": []}
+    rows = {}
+    for rep in range(reps):
+        run = wandb.init(project="bench", mode="offline", dir=".", settings=wandb.Settings(silent=True),
+                         reinit="finish_previous")
+        t0 = time.perf_counter()
+        _log_before(run, tables)
+        times["before"].append(time.perf_counter() - t0)
+        before_dir = Path(run.settings.sync_dir)
+        run.finish()
+        with quiet:
+            session = tracking.start_wandb_run(project="bench", mode="offline", directory=".")
+            t0 = time.perf_counter()
+            info = tracking.log_to_wandb(session, tables)
+            times["after"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            tracking.log_to_wandb(session, tables)  # the W&B cell re-run with nothing changed
+            times["after_rerun"].append(time.perf_counter() - t0)
+            tracking.finish_wandb_run(session)
+        t0 = time.perf_counter()
+        passed, _ = tracking.check_logged(info)
+        times["check"].append(time.perf_counter() - t0)
+        log(f"f {size:,} rep {rep + 1}/{reps}: before {times['before'][-1]:.1f}s, after {times['after'][-1]:.1f}s, "
+            f"re-run {times['after_rerun'][-1]:.2f}s, check_logged {times['check'][-1]:.2f}s ({passed})")
+        if rep == 0:
+            def held(run_dir):
+                files = tracking._table_files(run_dir)
+                return {n: len(json.loads(files[n].read_text())["data"]) for n in ("df_long", "df_eval")}
+
+            rows = {"logged": {n: len(tables[n]) for n in ("df_long", "df_eval")},
+                    "before": held(before_dir), "after": held(info["run_dir"]), "check_passed": passed}
+    staging = Path.home() / ".local" / "share" / "wandb" / "artifacts" / "staging"
+    staging_mb = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()) / 1024 ** 2 if staging.is_dir() else 0
+    return {"size": size, "times": times, "rows": rows, "staging_mb_per_run": staging_mb / (2 * reps)}
+
+
+def part_f(reps: int, sizes: list[int], timeout: int) -> list[dict]:
+    results = []
+    for size in sizes:
+        log(f"f size {size:,}: fresh subprocess with a temp HOME, {reps} interleaved reps")
+        with tempfile.TemporaryDirectory(prefix="bench_f_") as tmp:
+            env = {k: v for k, v in os.environ.items() if k not in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR")}
+            env["HOME"] = tmp
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker-f", str(size), "--reps", str(reps)]
+            try:
+                proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                results.append({"size": size, "error": f"timed out after {timeout} s"})
+                continue
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            results.append({"size": size, "error": f"worker exit {proc.returncode}: {tail[:300]}"})
+            continue
+        results.append(json.loads(lines[-1]))
+    return results
+
+
+def render_f(results: list[dict]) -> str:
+    out = ["## f. W&B logging of the Step 6 tables\n",
+           "The five tables the notebook's W&B cell logs (`df_long`, `slice_metrics`, `regression_metrics`, "
+           "`df_eval`, `slice_stats`), built as in part c, logged to an offline run in a fresh subprocess whose "
+           "HOME is a temp folder (W&B's staging copies land there). *Before*: the lab's logging until commit "
+           "b573128 (each table through `wandb.Table(data=rows)`, W&B's default row limits). *After*: "
+           "`lab4.tracking.log_to_wandb` (rows set on an Optional[Any] table, every row kept, unchanged tables "
+           "not logged again). Interleaved (before, after, after re-run) in each repetition; run start-up and "
+           "finish excluded.\n"]
+    for r in results:
+        if "error" in r:
+            out.append(f"size {r['size']:,}: failed: {r['error']}\n")
+            continue
+        t = r["times"]
+        rows = r["rows"]
+        table = [["log the tables (first time)", fmt_s(median(t["before"])), fmt_s(median(t["after"])),
+                  f"{median(t['before']) / median(t['after']):.1f}x",
+                  "; ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(t["before"], t["after"]))],
+                 ["W&B cell re-run, tables unchanged", fmt_s(median(t["before"])) + " (logs all again)",
+                  fmt_s(median(t["after_rerun"])), f"{median(t['before']) / median(t['after_rerun']):.0f}x",
+                  ", ".join(f"{x:.2f}" for x in t["after_rerun"])],
+                 ["`check_logged` (reads the run folder back)", "—", fmt_s(median(t["check"])), "",
+                  ", ".join(f"{x:.2f}" for x in t["check"])]]
+        out.append(f"**{r['size']:,} tweets** (df_long {rows['logged']['df_long']:,} rows, df_eval "
+                   f"{rows['logged']['df_eval']:,} rows)\n")
+        out.append(md_table(["step", "before (median s)", "after (median s)", "speed-up", "all reps (before / after)"],
+                            table) + "\n")
+        out.append(f"Rows the run folder holds: before df_long {rows['before']['df_long']:,}, df_eval "
+                   f"{rows['before']['df_eval']:,}; after df_long {rows['after']['df_long']:,}, df_eval "
+                   f"{rows['after']['df_eval']:,} (check_logged: {rows['check_passed']}). W&B's staging copies: "
+                   f"{r['staging_mb_per_run']:,.0f} MB per run.\n")
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------------------- main
 
 def summary(results: dict) -> str:
@@ -762,6 +912,14 @@ def summary(results: dict) -> str:
                              f"{base / median(r['times'][s['variant']]):.2f}x faster, "
                              f"{100 * s['agree'] / s['n']:.1f}% same labels on the bundled test split, accuracy "
                              f"{s['acc32']:.3f} -> {s['acc8']:.3f}", "info"])
+    for r in results.get("f", []):
+        if "error" in r:
+            rows.append(["f", f"W&B logging, {r['size']:,} tweets", f"failed: {r['error']}", "info"])
+            continue
+        t = r["times"]
+        rows.append(["f", f"W&B logging of the Step 6 tables, {r['size']:,} tweets",
+                     f"{fmt_s(median(t['before']))} s before, {fmt_s(median(t['after']))} s after; re-run "
+                     f"{fmt_s(median(t['after_rerun']))} s", "info"])
     return md_table(["part", "what", "measured", "target"], rows) if rows else "(no parts run)"
 
 
@@ -777,14 +935,17 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=int, default=600, help="seconds per subprocess in parts c and d (default 600)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"markdown file (default {DEFAULT_OUTPUT})")
     parser.add_argument("--worker-c", type=int, default=None, help=argparse.SUPPRESS)  # internal: part c subprocess
+    parser.add_argument("--wandb-sizes", default="50000", help="tweet counts for part f (default 50000)")
+    parser.add_argument("--worker-f", type=int, default=None, help=argparse.SUPPRESS)  # internal: part f subprocess
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = set(args.parts) - set("abcde")
+    unknown = set(args.parts) - set("abcdef")
     if unknown:
-        parser.error(f"unknown parts {sorted(unknown)}; choose from a, b, c, d, e")
+        parser.error(f"unknown parts {sorted(unknown)}; choose from a, b, c, d, e, f")
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.wandb_sizes = [int(s) for s in args.wandb_sizes.split(",") if s.strip()]
     return args
 
 
@@ -792,6 +953,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker_c is not None:
         print(json.dumps(worker_c(args.worker_c, args.reps, not args.no_tracemalloc)))
+        return 0
+    if args.worker_f is not None:
+        print(json.dumps(worker_f(args.worker_f, args.reps)))
         return 0
     started = time.perf_counter()
     results, sections = {}, {}
@@ -818,9 +982,9 @@ def main(argv=None) -> int:
             encoder = lab4.models._MiniLMEncoder(None)
         return encoder
 
-    renderers = {"a": render_a, "b": render_b, "c": render_c, "d": render_d, "e": render_e}
+    renderers = {"a": render_a, "b": render_b, "c": render_c, "d": render_d, "e": render_e, "f": render_f}
     # c first: its workers are spawned while this script is still small (see render_c on ru_maxrss)
-    for part in "cabed":
+    for part in "cfabed":
         if part not in args.parts:
             continue
         if part == "a":
@@ -835,6 +999,10 @@ def main(argv=None) -> int:
             guarded("d", lambda: part_d(args.notebook_reps, args.timeout))
         elif part == "e":
             guarded("e", lambda: part_e(args.reps, args.max_texts, get_encoder()))
+        elif part == "f":
+            guarded("f", lambda: part_f(args.reps, args.wandb_sizes, args.timeout))
+            if isinstance(results["f"], dict):  # the whole part failed
+                results["f"] = [{"size": 0, "error": results["f"]["error"]}]
         sections[part] = renderers[part](results[part])
 
     info = machine_info()
@@ -848,9 +1016,9 @@ def main(argv=None) -> int:
            "(rerun it alone with `--parts`).\n",
            md_table(["part", "wall s", "other processes (cores)", "VM steal (cores)"],
                     [[p, f"{load[p]['wall']:.0f}", f"{load[p]['other_cores']:.2f}", f"{load[p]['steal_cores']:.2f}"]
-                     for p in "abcde" if p in load]) + "\n",
+                     for p in "abcdef" if p in load]) + "\n",
            "## Summary\n", summary(results) + "\n"]
-    doc += [sections[p] for p in "abcde" if p in sections]
+    doc += [sections[p] for p in "abcdef" if p in sections]
     text = "\n".join(doc)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")

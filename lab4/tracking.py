@@ -1,9 +1,22 @@
 """Step 6: Weights & Biases: choosing online/offline, opening the run, logging tables and plots,
-finishing, and reading an offline run's tables back.
+finishing, logging after the finish, checking what the run holds, and reading a run's tables back.
+
+Everything W&B-specific is asked of wandb itself: its settings give the server (``base_url``: the
+``WANDB_BASE_URL`` variable, ``wandb login --host``, or wandb's default), its own credential lookup says
+whether a key is configured (``WANDB_API_KEY``, the netrc entry ``wandb login`` wrote, or its settings),
+and the run folder follows ``WANDB_DIR`` unless a folder is passed. Nothing here writes ``os.environ``.
+
+W&B keeps two kinds of files outside the run folder, and only its environment variables can move them
+(no ``wandb.Settings`` field does): read-only staging copies of every logged table under
+``~/.local/share/wandb/artifacts/staging`` (``WANDB_DATA_DIR``; an offline run's ``wandb sync`` uploads
+the tables from there, so they must stay until it is synced) and the service's logs under
+``~/.cache/wandb/logs`` (``WANDB_CACHE_DIR``). ``make clean`` says how to remove them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -11,10 +24,13 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Callable
+from typing import Iterable
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import pandas as pd
 
+from .config import CACHE_DIR
 from .data import row_accounting
 from .models import SentimentModel
 from .runtime import NETWORK_TIMEOUT_S, _answers, _in_colab
@@ -29,33 +45,99 @@ WANDB_REQUIRED_TABLES = ("df_long", "slice_metrics", "regression_metrics", "df_e
 # W&B modes that actually keep the logged tables ("disabled" logs nothing).
 WANDB_LOGGING_MODES = ("online", "offline")
 
+# The Colab secret (key icon in Colab's left bar) the lab reads the W&B key from, before any prompt.
+COLAB_SECRET_NAME = "WANDB_API_KEY"
+
+# Model kinds that come from the Hugging Face hub (the others run without it: vader, minilm-logreg,
+# local folders, precomputed columns).
+_HUB_KINDS = ("hub",)
+
+
+# ----------------------------------------------------------------------------- credentials and mode
+
+def _wandb_settings():
+    """wandb's process-wide settings (environment + settings files, read once per process by wandb)."""
+    from wandb.sdk import wandb_setup
+
+    return wandb_setup.singleton().settings  # starts no service, touches no network
+
 
 def _wandb_url() -> str:
-    return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    """The W&B server wandb will use (``WANDB_BASE_URL``, ``wandb login --host``, or its default)."""
+    try:
+        return _wandb_settings().base_url
+    except (ImportError, AttributeError):  # a wandb older than wandb_setup.singleton(): the server it defaulted to
+        return os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
 
 
 def _wandb_host() -> str:
-    return re.sub(r"^https?://", "", _wandb_url()).split("/")[0].split(":")[0]
+    return urlsplit(_wandb_url()).hostname or _wandb_url()
 
 
-def _wandb_key_configured() -> bool:
-    """True when an API key is in the environment or in ~/.netrc (never reads the key into output)."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
+def _wandb_key_status() -> tuple[bool, str]:
+    """(configured, problem): wandb's own lookup of a key for its server; never prompts or prints the key.
+
+    The lookup is wandb's: ``WANDB_API_KEY``, then the netrc entry for the server (``NETRC`` or
+    ~/.netrc, as ``wandb login`` writes it), then an ``api_key`` in its settings.
+    """
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:  # a wandb older than wbauth (e.g. one preinstalled on Colab): the lookup it did
+        return _legacy_key_status(), ""
+    try:
+        auth = wbauth.authenticate_session(host=_wandb_url(), source="lab4", prompt=False, update_session=False)
+    except Exception as err:  # a malformed key (AuthenticationError) or server URL (ValueError)
+        return False, f"the configured W&B key cannot be used ({err})"
+    return auth is not None, ""
+
+
+def _legacy_key_status() -> bool:
+    """Older wandb's lookup: ``WANDB_API_KEY``, else the netrc entry for its server's host."""
     import netrc
 
-    try:
-        return netrc.netrc().authenticators(_wandb_host()) is not None
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
+    try:  # an explicit path, as wandb passes: no "access too permissive" refusal of a 0644 file
+        return netrc.netrc(str(path)).authenticators(urlsplit(_wandb_url()).netloc) is not None
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         return False
 
 
-def decide_wandb_mode(requested: str | None = None, *, timeout: float = NETWORK_TIMEOUT_S) -> tuple[str, str]:
+def _wandb_key_configured() -> bool:
+    """True when wandb finds an API key for its server (see :func:`_wandb_key_status`)."""
+    return _wandb_key_status()[0]
+
+
+def _colab_secret_key() -> str | None:
+    """The W&B key from Colab's secrets (``WANDB_API_KEY``), or None: not on Colab, no such secret, access
+    not granted to this notebook, or a malformed key. Quiet on purpose: the caller falls back.
+    """
+    if not _in_colab():
+        return None
+    try:
+        from google.colab import userdata
+
+        key = userdata.get(COLAB_SECRET_NAME)
+    except Exception:  # SecretNotFoundError, NotebookAccessError (not allowed), TimeoutException, no module
+        return None
+    if not isinstance(key, str) or not key.strip():
+        return None
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:  # an older wandb: it checks the key itself at wandb.init
+        return key.strip()
+    return None if wbauth.check_api_key(key.strip()) else key.strip()
+
+
+def decide_wandb_mode(requested: str | None = None, *, timeout: float = NETWORK_TIMEOUT_S,
+                      api_key: str | None = None) -> tuple[str, str]:
     """Choose "online", "offline" or "disabled" and say why.
 
     ``requested`` (or the WANDB_MODE environment variable) wins. Otherwise online only when an API key
-    is configured and the W&B server answers within ``timeout`` seconds; else offline, which never
-    prompts and never waits.
+    is configured (wandb's own lookup, or ``api_key`` given, e.g. from Colab's secrets) and the W&B
+    server wandb uses answers within ``timeout`` seconds; else offline, which never prompts and never
+    waits.
     """
     mode = requested or os.environ.get("WANDB_MODE")
     if mode:
@@ -63,63 +145,108 @@ def decide_wandb_mode(requested: str | None = None, *, timeout: float = NETWORK_
         if mode not in ("online", "offline", "disabled"):
             raise ValueError(f"WANDB_MODE={mode!r}; expected 'online', 'offline', 'disabled' or None (decide).")
         return mode, "requested"
-    if not _wandb_key_configured():
-        return "offline", "no W&B API key is configured (run `wandb login` in a terminal to go online)"
+    configured, problem = (True, "") if api_key else _wandb_key_status()
+    if not configured:
+        return "offline", problem or ("no W&B API key is configured (run `wandb login` in a terminal, or on "
+                                      f"Colab add the secret {COLAB_SECRET_NAME}, to go online)")
     if not _answers(_wandb_url(), timeout=timeout):
         return "offline", f"an API key is configured but {_wandb_host()} did not answer within {timeout:.0f} s"
     return "online", "API key configured and W&B reachable"
 
 
+# ----------------------------------------------------------------------------- the session
+
 @dataclass
 class WandbSession:
-    """An open W&B run and what the lab logged to it (``tables`` lists table names)."""
+    """An open (or finished) W&B run and what the lab logged to it.
+
+    ``tables`` lists the table names logged to this run, ``rows`` their row counts as logged,
+    ``run_dir`` is the run's folder (absolute), ``finished`` says whether it was closed, and
+    ``continues`` lists earlier runs this one continues (an offline run logged to after its finish).
+    """
 
     run: object = field(repr=False)
     mode: str
     reason: str
     tables: list = field(default_factory=list)
+    rows: dict = field(default_factory=dict)
+    run_dir: Path | None = None
+    finished: bool = False
+    continues: list = field(default_factory=list)
+    _open: Callable | None = field(default=None, repr=False)        # opens a run with the start's settings
+    _logged: dict = field(default_factory=dict, repr=False)         # name -> (frame, fingerprint)
+    _figures: dict = field(default_factory=dict, repr=False)
+    _config: dict = field(default_factory=dict, repr=False)
+    _summary: dict = field(default_factory=dict, repr=False)
 
-    @property
-    def run_dir(self) -> Path | None:
-        files = getattr(self.run, "dir", None)
-        return Path(files).parent if files and self.mode != "disabled" else None
+    def _attach(self, run) -> None:
+        self.run, self.finished = run, False
+        sync_dir = getattr(getattr(run, "settings", None), "sync_dir", None) if self.mode != "disabled" else None
+        self.run_dir = Path(sync_dir).absolute() if sync_dir else None
 
     def info(self) -> dict:
+        """What the self-check and TAs need: mode, reason, run id, tables and their rows, folder, URL, sync."""
         url = getattr(self.run, "url", None) if self.mode == "online" else None
         sync = f"wandb sync {self.run_dir}" if self.mode == "offline" and self.run_dir else None
-        return {"mode": self.mode, "reason": self.reason, "tables": list(self.tables),
-                "run_dir": str(self.run_dir) if self.run_dir else None, "url": url, "sync_command": sync}
+        return {"mode": self.mode, "reason": self.reason,
+                "run_id": getattr(self.run, "id", None) if self.mode != "disabled" else None,
+                "tables": list(self.tables), "rows": dict(self.rows),
+                "run_dir": str(self.run_dir) if self.run_dir else None, "url": url, "sync_command": sync,
+                "finished": self.finished, "continues": [dict(c) for c in self.continues]}
+
+
+def _colab_note(run_dir: Path | None) -> str:
+    where = f"the offline W&B run in {run_dir.parent}" if run_dir else "an offline W&B run"
+    return (f"Colab: this machine's files vanish when the runtime ends: {where} (unless uploaded with the "
+            f"`wandb sync` command printed at the end) and the prediction cache {CACHE_DIR.absolute()} "
+            "(re-runs then recompute it). Sync, or save both folders to Drive, before you leave.")
 
 
 def start_wandb_run(*, project: str, run_name: str | None = None, config: Mapping | None = None,
-                    mode: str | None = None, directory: str | os.PathLike = ".",
+                    mode: str | None = None, directory: str | os.PathLike | None = None,
                     init_timeout: float = WANDB_INIT_TIMEOUT_S) -> WandbSession:
     """Open a W&B run without ever prompting or hanging (see :func:`decide_wandb_mode`).
 
-    An online start that fails or exceeds ``init_timeout`` seconds falls back to offline with a message.
+    ``directory`` is where the ``wandb/`` folder goes; None lets wandb decide (``WANDB_DIR``, else the
+    current folder). On Colab a key in Colab's secrets (``WANDB_API_KEY``) is used when wandb finds none;
+    it goes to ``wandb.init`` only, never into the environment or a file. An online start that fails or
+    exceeds ``init_timeout`` seconds falls back to offline with a message.
     """
     import wandb
 
-    mode, reason = decide_wandb_mode(mode)
-    Path(directory).mkdir(parents=True, exist_ok=True)
+    key = _colab_secret_key() if _in_colab() and not _wandb_key_configured() else None
+    mode, reason = decide_wandb_mode(mode, api_key=key)
 
-    def init(m: str):
-        settings = wandb.Settings(init_timeout=init_timeout, silent=True)
-        return wandb.init(project=project, name=run_name, config=dict(config or {}), mode=m, dir=str(directory),
-                          settings=settings, reinit="finish_previous")
+    def open_run(m: str, *, name: str | None = run_name, run_config: Mapping | None = config,
+                 resume_id: str | None = None):
+        extra = {"api_key": key} if key and m == "online" else {}
+        kwargs = {"project": project, "name": name, "config": dict(run_config or {}), "mode": m,
+                  "settings": wandb.Settings(init_timeout=init_timeout, silent=True, **extra),
+                  "reinit": "finish_previous"}
+        if directory is not None:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            kwargs["dir"] = str(directory)
+        if resume_id:
+            kwargs.update(id=resume_id, resume="must")
+        return wandb.init(**kwargs)
 
     try:
-        run = init(mode)
+        run = open_run(mode)
     except Exception as err:  # network trouble online: never stall the lab
         if mode != "online":
             raise
         reason = f"online start failed ({type(err).__name__}); logging offline instead"
         mode = "offline"
-        run = init(mode)
-    session = WandbSession(run, mode, reason)
+        run = open_run(mode)
+    session = WandbSession(run, mode, reason, _open=open_run, _config=dict(config or {}))
+    session._attach(run)
     print(f"W&B mode: {mode} ({reason}).")
+    if _in_colab():
+        print(_colab_note(session.run_dir if mode == "offline" else None))
     return session
 
+
+# ----------------------------------------------------------------------------- logging
 
 def _wandb_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Plain Python values (no pandas extension dtypes) so W&B can type every column."""
@@ -133,46 +260,153 @@ def _wandb_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def log_to_wandb(session: WandbSession, tables: Mapping[str, pd.DataFrame] | None = None, *,
-                 figures: Mapping[str, object] | None = None, summary: Mapping | None = None,
-                 config: Mapping | None = None) -> dict:
-    """Log DataFrames as W&B tables, matplotlib figures as images, summary numbers and config (Step 6).
+def _as_wandb_table(frame: pd.DataFrame):
+    """``frame`` as a ``wandb.Table`` with every row.
 
-    Call it as often as needed on one session. Returns ``session.info()``: mode, tables logged so far,
-    the run folder and, offline, the exact ``wandb sync`` command.
+    The table is made with ``allow_mixed_types=True``, so every column is Optional[Any] and the per-row
+    type check ``wandb.Table(data=rows)`` runs (``add_data`` for each row) cannot reject anything; it was
+    two thirds of the logging time, so the rows are set directly. The written JSON is identical
+    (``tests/test_wandb_tables.py`` compares both).
     """
-    if session.mode == "disabled":
-        if tables:
-            session.tables.extend(n for n in tables if n not in session.tables)
-        return session.info()
+    import wandb
+
+    ready = _wandb_ready(frame)
+    table = wandb.Table(columns=[str(c) for c in ready.columns], allow_mixed_types=True)
+    table.data = ready.to_numpy(dtype=object).tolist()
+    return table
+
+
+@contextlib.contextmanager
+def _table_row_limits(n_rows: int):
+    """Let W&B write ``n_rows`` rows per table for the duration of one log call, then restore its limits.
+
+    wandb cuts the run-folder copy of a table to ``wandb.Table.MAX_ROWS`` (10,000) rows without a warning
+    and the artifact copy to ``wandb.Table.MAX_ARTIFACT_ROWS`` (200,000); its documented way to allow more
+    is to raise these class attributes, which are library-wide, hence the try/finally.
+    """
+    import wandb
+
+    old = wandb.Table.MAX_ROWS, wandb.Table.MAX_ARTIFACT_ROWS
+    wandb.Table.MAX_ROWS, wandb.Table.MAX_ARTIFACT_ROWS = max(old[0], n_rows), max(old[1], n_rows)
+    try:
+        yield
+    finally:
+        wandb.Table.MAX_ROWS, wandb.Table.MAX_ARTIFACT_ROWS = old
+
+
+def _fingerprint(frame: pd.DataFrame) -> str | None:
+    """A content hash of a DataFrame (columns, dtypes, values), or None when its values cannot be hashed."""
+    try:
+        values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except (TypeError, ValueError):  # lists, dicts or other unhashable cells
+        return None
+    digest = hashlib.sha256(values.tobytes())
+    digest.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    return digest.hexdigest()
+
+
+def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, object],
+         summary: Mapping, config: Mapping) -> list[str]:
+    """Log to the session's open run; returns the tables skipped because the run already holds them."""
     import wandb
 
     run = session.run
     if config:
         run.config.update(dict(config), allow_val_change=True)
-    payload = {}
-    for name, frame in (tables or {}).items():  # rows as lists: ~4x faster than Table(dataframe=...)
-        ready = _wandb_ready(frame)
-        payload[name] = wandb.Table(columns=[str(c) for c in ready.columns],
-                                    data=ready.to_numpy(dtype=object).tolist(), allow_mixed_types=True)
+        session._config.update(config)
+    payload, skipped, logged = {}, [], {}
+    for name, frame in tables.items():
+        fingerprint = _fingerprint(frame)
+        if fingerprint is not None and session._logged.get(name, (None, None))[1] == fingerprint:
+            skipped.append(name)
+            continue
+        payload[name] = _as_wandb_table(frame)
+        logged[name] = (frame, fingerprint)
     if figures:
         import matplotlib.pyplot  # noqa: F401 -- wandb.Image looks figures up through pyplot
-    payload.update({name: wandb.Image(fig) for name, fig in (figures or {}).items()})
+    payload.update({name: wandb.Image(fig) for name, fig in figures.items()})
     if payload:
-        run.log(payload)
-    for key, value in (summary or {}).items():
+        with _table_row_limits(max((len(f) for f, _ in logged.values()), default=0)):
+            run.log(payload)
+    for key, value in summary.items():
         run.summary[key] = value
-    session.tables.extend(n for n in (tables or {}) if n not in session.tables)
+    session._summary.update(summary)
+    session._figures.update(figures)
+    session._logged.update(logged)
+    for name, (frame, _) in logged.items():
+        session.rows[name] = len(frame)
+        if name not in session.tables:
+            session.tables.append(name)
+    return skipped
+
+
+def _continue_run(session: WandbSession) -> None:
+    """Make the finished session loggable again, and say how in one line.
+
+    Online: W&B resumes the same run (``resume="must"``). Offline W&B cannot resume a run: it ignores
+    ``resume`` and writes a second folder with the same id, starting again at step 0, and such folders
+    are reported to overwrite each other on ``wandb sync`` (wandb/wandb#2423, #3841). So the session
+    moves to a new run that names the old one in its config (``continues_run``) and gets every table,
+    plot, summary number and config entry logged so far, so that it is complete on its own.
+    """
+    old_id, old_dir = getattr(session.run, "id", None), session.run_dir
+    if session.mode == "online":
+        try:
+            session._attach(session._open("online", resume_id=old_id))
+            print(f"W&B: run {old_id} was already finished; resumed it to log this ({session.info()['url']}).")
+            return
+        except Exception as err:  # no network any more: continue offline, below
+            session.mode, session.reason = "offline", f"could not resume the online run ({type(err).__name__})"
+    new_name = f"{getattr(session.run, 'name', None) or old_id}-continued"
+    config = {**session._config, "continues_run": old_id}
+    session._attach(session._open(session.mode, name=new_name, run_config=config))
+    session.continues.append({"run_id": old_id, "run_dir": str(old_dir) if old_dir else None})
+    kept = {table: frame for table, (frame, _) in session._logged.items()}
+    session.tables, session.rows, session._logged = [], {}, {}
+    _log(session, kept, dict(session._figures), dict(session._summary), {})
+    print(f"W&B: run {old_id} was already finished and offline runs cannot be reopened, so this goes to a new "
+          f"run {session.run.id} that continues it (config continues_run={old_id}) and holds every table "
+          f"logged so far: {session.run_dir}")
+
+
+def log_to_wandb(session: WandbSession, tables: Mapping[str, pd.DataFrame] | None = None, *,
+                 figures: Mapping[str, object] | None = None, summary: Mapping | None = None,
+                 config: Mapping | None = None) -> dict:
+    """Log DataFrames as W&B tables, matplotlib figures as images, summary numbers and config (Step 6).
+
+    Call it as often as needed on one session, also after :func:`finish_wandb_run` (the run is then
+    resumed online, or continued in a new linked run offline; one printed line says which). Every row of
+    every table is logged. A table identical to the one this run already holds is not logged again (one
+    printed line names it), so re-running a cell costs only what changed.
+
+    Returns ``session.info()``: mode, run id, tables logged so far with their row counts, the run folder
+    and, offline, the exact ``wandb sync`` command.
+    """
+    tables = dict(tables or {})
+    if session.mode == "disabled":
+        for name, frame in tables.items():
+            session.rows[name] = len(frame)
+            if name not in session.tables:
+                session.tables.append(name)
+        return session.info()
+    if session.finished:
+        _continue_run(session)
+    skipped = _log(session, tables, dict(figures or {}), dict(summary or {}), dict(config or {}))
+    if skipped:
+        print(f"W&B: {', '.join(skipped)} unchanged since logged to this run; not logged again.")
     return session.info()
 
 
 def finish_wandb_run(session: WandbSession) -> dict:
     """Close the run; print where it is and, offline, the exact command that uploads it later."""
-    info = session.info()
-    if session.mode != "disabled":
+    if session.mode != "disabled" and not session.finished:
         session.run.finish()
+    session.finished = True
+    info = session.info()
+    continues = (f" (it continues run {', '.join(c['run_id'] for c in session.continues)} and holds "
+                 "everything; upload this one)") if session.continues else ""
     if info["sync_command"]:
-        print(f"W&B run: offline, saved in {info['run_dir']}\nUpload it later with: {info['sync_command']}")
+        print(f"W&B run: offline, saved in {info['run_dir']}{continues}\nUpload it later with: {info['sync_command']}")
     elif info["url"]:
         print(f"W&B run: {info['url']}")
     else:
@@ -181,12 +415,16 @@ def finish_wandb_run(session: WandbSession) -> dict:
 
 
 def login_wandb_in_colab() -> None:
-    """In Colab with no key configured, ask for the W&B key in a hidden prompt; elsewhere do nothing.
+    """On Colab with no key configured: use the key in Colab's secrets (``WANDB_API_KEY``) when this
+    notebook may read it, else ask for it in a hidden prompt. Elsewhere do nothing.
 
     Outside Colab log in once in a terminal (``wandb login``), so no key ever lands in a notebook.
     """
     if not _in_colab() or _wandb_key_configured():
         return
+    if _colab_secret_key():
+        print(f"W&B: using the key in Colab's secret {COLAB_SECRET_NAME}.")
+        return  # start_wandb_run passes it to wandb.init; it is never written anywhere
     import wandb
 
     try:
@@ -195,10 +433,43 @@ def login_wandb_in_colab() -> None:
         print(f"W&B login skipped ({type(err).__name__}); the run will be offline.")
 
 
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def wandb_files_note() -> str:
+    """Where W&B keeps files outside the project folder, their size, and how to remove them (``make clean``).
+
+    The folders come from wandb itself (its ``WANDB_DATA_DIR`` / ``WANDB_CACHE_DIR`` / ``WANDB_DIR``
+    handling and platform defaults), so they are right for this machine and environment.
+    """
+    from wandb import env as wandb_env
+
+    staging = Path(wandb_env.get_data_dir()) / "artifacts" / "staging"
+    logs = Path(wandb_env.get_cache_dir()) / "logs"
+    mb = 1024 ** 2
+    lines = ["W&B keeps files outside this folder (make clean leaves them):",
+             f"  {staging}  {_size(staging) / mb:,.1f} MB: read-only copies of every logged table; `wandb sync` "
+             "uploads an offline run's tables from here, so keep them until the run is synced",
+             f"  {logs}  {_size(logs) / mb:,.1f} MB: logs of W&B's background service"]
+    if os.environ.get("WANDB_DIR"):
+        runs = Path(os.environ["WANDB_DIR"]) / "wandb"
+        lines.append(f"  {runs}  {_size(runs) / mb:,.1f} MB: the W&B runs (WANDB_DIR is set)")
+    lines.append(f"Once your runs are synced (or to discard them): rm -rf {staging} {logs}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- what the run holds
+
 def run_config(tweets: pd.DataFrame, dropped: pd.DataFrame, models: Mapping[str, SentimentModel]) -> dict:
-    """What this run used, for W&B's config: data source, row accounting and the exact models."""
+    """What this run used, for W&B's config: data source, row accounting and the exact models.
+
+    ``model_source`` is what actually ran ("hub" when a model came from the Hugging Face hub, else
+    "offline"), replacing the requested value (e.g. "auto") logged at the start.
+    """
     config = {"data_source": tweets.attrs.get("source", "unknown"), "n_evaluated": len(tweets),
-              "n_not_evaluated": len(dropped), "n_source_rows": len(tweets) + len(dropped)}
+              "n_not_evaluated": len(dropped), "n_source_rows": len(tweets) + len(dropped),
+              "model_source": "hub" if any(m.kind in _HUB_KINDS for m in models.values()) else "offline"}
     for row in row_accounting(tweets, dropped).itertuples():
         config[f"rows/{row.outcome}"] = int(row.rows)
     for role, model in models.items():
@@ -228,31 +499,87 @@ def notes_table(notes: Mapping[str, str], slices: Mapping[str, Callable]) -> pd.
     return pd.DataFrame(rows, columns=["slice", "description", "note", "status"])
 
 
-def read_offline_tables(run_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """Read the tables of a finished W&B run back from its folder (no network): ``{name: DataFrame}``.
-
-    With several versions of a table, the last logged one wins. Used by the tests and by TAs.
-    """
-    tables = {}
+def _table_files(run_dir: str | os.PathLike) -> dict[str, Path]:
+    """``{table name: its last logged .table.json}`` in a run folder (run files, not W&B's staging)."""
     files = sorted(Path(run_dir).glob("files/media/table/**/*.table.json"), key=lambda p: p.stat().st_mtime_ns)
-    for path in files:
-        name = re.sub(r"_\d+_[0-9a-f]+$", "", path.name[: -len(".table.json")])
-        data = json.loads(path.read_text(encoding="utf-8"))
-        tables[name] = pd.DataFrame(data["data"], columns=data["columns"])
-    return tables
+    return {re.sub(r"_\d+_[0-9a-f]+$", "", path.name[: -len(".table.json")]): path for path in files}
 
 
-def check_logged(wandb_run_info: Mapping, notes: Mapping | None = None) -> tuple[bool, str]:
-    """Minimal stand-in (temporary, for the deliverables tests): the run kept the required tables.
+def _read_table_file(path: Path) -> pd.DataFrame:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return pd.DataFrame(data["data"], columns=data["columns"])
 
-    ``notes`` is accepted for the full version, which also compares W&B's notes table with them.
+
+def read_offline_tables(run_dir: str | os.PathLike, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Read the tables of a W&B run back from its folder (no network): ``{name: DataFrame}``.
+
+    Works for offline and online runs (both keep the table files in the run folder), finished or not.
+    With several versions of a table, the last logged one wins. ``names`` limits which tables are read.
+    Used by the self-check (:func:`check_logged`), the tests and TAs.
     """
-    mode = wandb_run_info.get("mode")
+    files = _table_files(run_dir)
+    wanted = files if names is None else [n for n in names if n in files]
+    return {name: _read_table_file(files[name]) for name in wanted}
+
+
+def _names(items, limit=6) -> str:
+    items = list(items)
+    return ", ".join(map(str, items[:limit])) + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+
+
+def check_logged(info: Mapping | None, *, notes: Mapping[str, str] | None = None,
+                 required: Iterable[str] = WANDB_REQUIRED_TABLES) -> tuple[bool, str]:
+    """Judge what the W&B run really holds, from its folder: ``(passed, message)``; never raises.
+
+    ``info`` is what :func:`log_to_wandb` / :func:`finish_wandb_run` returned (``wandb_run_info``).
+    Passes when the mode keeps data (online/offline), each ``required`` table was logged, and the run
+    folder holds it with as many rows as were logged (a cut or missing table fails). With ``notes``
+    (``saved_slice_notes``), it also fails when the logged ``slice_notes`` table is missing or its notes
+    differ from ``notes`` (edited but the notes cell not re-run). ``required=()`` checks the notes only.
+
+    >>> check_logged({"mode": "disabled", "tables": []})
+    (False, "W&B mode is 'disabled', so nothing was kept; set WANDB_MODE to 'online' or 'offline' and rerun the W&B cells")
+    """
+    try:
+        return _check_logged(info, notes, tuple(required))
+    except Exception as err:  # noqa: BLE001 -- a check must report, not crash
+        return False, f"could not read the W&B run back ({type(err).__name__}: {err})"
+
+
+def _check_logged(info, notes, required) -> tuple[bool, str]:
+    if not isinstance(info, Mapping):
+        return False, "no W&B run info (wandb_run_info); run the W&B cells"
+    mode = info.get("mode")
     if mode not in WANDB_LOGGING_MODES:
-        return False, (f"W&B mode is {mode!r}, so nothing was kept; set mode to 'online' or 'offline' and "
-                       "rerun the W&B cell")
-    logged = list(wandb_run_info.get("tables") or [])
-    missing = [name for name in WANDB_REQUIRED_TABLES if name not in logged]
+        return False, (f"W&B mode is {mode!r}, so nothing was kept; set WANDB_MODE to 'online' or 'offline' "
+                       "and rerun the W&B cells")
+    wanted = list(required) + (["slice_notes"] if notes is not None else [])
+    missing = [n for n in wanted if n not in (info.get("tables") or [])]
     if missing:
-        return False, f"tables not logged: {', '.join(missing)}; logged: {', '.join(logged) or 'none'}"
-    return True, f"{len(WANDB_REQUIRED_TABLES)} tables logged ({mode} run)"
+        return False, f"not logged: {_names(missing)}; logged: {_names(info.get('tables') or []) or 'none'}"
+    run_dir = info.get("run_dir")
+    if not run_dir:
+        return False, "wandb_run_info records no run folder, so what W&B holds cannot be checked; rerun the W&B cells"
+    if not Path(run_dir).is_dir():
+        return False, f"the run folder {run_dir} is gone, so what W&B holds cannot be checked; rerun the W&B cells"
+    files = _table_files(run_dir)
+    absent = [n for n in wanted if n not in files]
+    if absent:
+        return False, f"the run folder {run_dir} holds no {_names(absent)} table; rerun the W&B cells"
+    expected = info.get("rows") or {}
+    counts = {n: len(json.loads(files[n].read_text(encoding="utf-8"))["data"]) for n in required}
+    short = [f"{n} has {counts[n]:,} rows, {expected[n]:,} were logged" for n in required
+             if n in expected and counts[n] != expected[n]]
+    if short:
+        return False, f"W&B holds fewer rows than logged: {'; '.join(short)}"
+    what = f"{len(required)} tables ({', '.join(f'{n} {counts[n]:,} rows' for n in required)})" if required else ""
+    if notes is not None:
+        logged = _read_table_file(files["slice_notes"])
+        held = dict(zip(logged["slice"].astype(str), logged["note"].fillna("").astype(str)))
+        current = {str(k): str(v or "").strip() for k, v in notes.items()}
+        differ = [n for n in dict.fromkeys([*current, *held]) if held.get(n, "") != current.get(n, "")]
+        if differ:
+            return False, (f"the slice_notes logged to W&B differ from saved_slice_notes for {len(differ)} "
+                           f"slice{'s' if len(differ) > 1 else ''} ({_names(differ)}); rerun the notes cell")
+        what = (what + " and " if what else "") + "the slice notes as saved"
+    return True, f"{what} in the {mode} run {info.get('run_id') or ''} ({run_dir})".replace("  ", " ")

@@ -5,6 +5,7 @@ import ast
 import json
 
 import nbformat
+import pandas as pd
 import pytest
 
 import lab4.deliverables as deliverables
@@ -115,7 +116,24 @@ def _slice(doc):
     return predicate
 
 
-def complete_namespace():
+@pytest.fixture(scope="module")
+def run_info(tmp_path_factory):
+    """A real offline W&B run holding the required tables and the complete namespace's notes."""
+    ns = _complete_namespace(None)
+    frame = pd.DataFrame({"text": ["a", "b"], "label": ["neutral", "positive"]})
+    session = lab.start_wandb_run(project="lab4-tests", mode="offline",
+                                  directory=tmp_path_factory.mktemp("wandb"))
+    lab.log_to_wandb(session, {name: frame for name in lab4.tracking.WANDB_REQUIRED_TABLES})
+    lab.log_to_wandb(session, {"slice_notes": lab.notes_table(ns["saved_slice_notes"], ns["slices"])})
+    return lab.finish_wandb_run(session)
+
+
+@pytest.fixture
+def complete(run_info):
+    return lambda: _complete_namespace(run_info)
+
+
+def _complete_namespace(info):
     slices = lab.default_slices()
     slices.update({name: _slice(f"{name} tweets.") for name in OWN})
     cases = lab.parse_generated_cases(OWN_CASES, expected_n=None)
@@ -123,7 +141,7 @@ def complete_namespace():
                           baseline_pred=cases["expected_label"].astype(object), candidate_pred="neutral")
     return {"slices": slices,
             "saved_slice_notes": {name: f"{name} shows the candidate regressing" for name in slices},
-            "wandb_run_info": {"mode": "offline", "tables": list(lab4.tracking.WANDB_REQUIRED_TABLES)},
+            "wandb_run_info": dict(info or {}),
             "HYPOTHESIS": "The candidate misreads negated praise.",
             "GENERATED_CASES_TEXT": OWN_CASES, "scored_cases": scored,
             "DISCUSSION_ANSWERS": {key: "A real answer." for key in deliverables.DISCUSSION_KEYS}}
@@ -145,9 +163,10 @@ def _notes(value):
     (lambda ns: None, None, ""),
     (_set(slices=lab.default_slices()), "slices", "no slices of your own yet"),
     (lambda ns: [ns["slices"].pop(n) for n in OWN[:2]], "slices", "3 of your own"),
-    (_notes("TODO: describe"), "notes", "1 slices still have TODO notes: has_url"),
-    (_notes("bad"), "notes", "shorter than"),
-    (lambda ns: ns["saved_slice_notes"].pop("sarcasm"), "notes", "no note: sarcasm"),
+    # a note changed after logging: W&B no longer holds the notes either (the wandb line says which)
+    (_notes("TODO: describe"), ("notes", "wandb"), "1 slices still have TODO notes: has_url"),
+    (_notes("bad"), ("notes", "wandb"), "shorter than"),
+    (lambda ns: ns["saved_slice_notes"].pop("sarcasm"), ("notes", "wandb"), "no note: sarcasm"),
     (_set(wandb_run_info={"mode": "disabled", "tables": []}), "wandb", "'disabled'"),
     (lambda ns: ns.pop("wandb_run_info"), "wandb", "missing"),
     (_set(wandb_run_info={"mode": "online", "tables": ["df_eval"]}), "wandb", "df_long"),
@@ -158,23 +177,24 @@ def _notes(value):
      "no case expects negative, positive"),
     (lambda ns: ns.pop("scored_cases"), "cases", "no scored_cases table"),
     (lambda ns: ns["DISCUSSION_ANSWERS"].update(ship_decision="TODO"), "discussion", "ship_decision"),
-    (_set(wandb_run_info={"mode": "offline", "tables": 5}), "wandb",   # a check that crashes
-     "could not check (TypeError"),
+    (_set(wandb_run_info={"mode": "offline", "tables": 5}), "wandb", "could not read the W&B run back"),
+    (_set(wandb_run_info=5), "wandb", ""),
 ])
-def test_self_check(capsys, change, failing, fragment):
-    ns = complete_namespace()
+def test_self_check(capsys, complete, change, failing, fragment):
+    ns = complete()
     change(ns)
     results = lab.self_check(ns)
     out = capsys.readouterr().out.splitlines()
     assert [name for name, _, _ in results] == list(deliverables.DELIVERABLES)
-    assert [name for name, ok, _ in results if not ok] == ([failing] if failing else [])
-    assert out[-1] == f"Self-check: {6 - bool(failing)}/6 deliverables done"
+    failing = (failing,) if isinstance(failing, str) else failing or ()
+    assert [name for name, ok, _ in results if not ok] == list(failing)
+    assert out[-1] == f"Self-check: {6 - len(failing)}/6 deliverables done"
     if failing:
-        line = next(line for line in out if line.startswith(f"[FAIL] {failing}:"))
+        line = next(line for line in out if line.startswith(f"[FAIL] {failing[0]}:"))
         assert fragment in line
 
 
-def test_self_check_never_raises(capsys):
+def test_self_check_never_raises(capsys, complete):
     results = lab.self_check({})
     assert [ok for _, ok, _ in results] == [False] * 6
     assert lab.self_check(None)[0][2].startswith("could not check (TypeError")
