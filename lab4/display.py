@@ -45,7 +45,7 @@ _COUNT = re.compile(r"^(n|n_.*|rows|correct|regressions|improvements|fixes|failu
                     r"confident_regressions|both_wrong|both_correct|rank|tweet_id)$")
 _PVALUE = re.compile(r"^(p|q|p_.*|q_.*)$")
 _SIGNED = re.compile(r"^(delta|net_change|.*_change)$")
-_WIDE_TEXT = ("text", "description", "evidence", "reading", "example", "original", "perturbed", "issues",
+_WIDE_TEXT = ("value", "text", "description", "evidence", "reading", "example", "original", "perturbed", "issues",
               "reason", "hypothesis", "note", "message")
 
 
@@ -77,6 +77,22 @@ def fmt_interval(value, lo, hi, *, signed=False) -> str:
     return f"{_fmt_number(value, signed)} [{_fmt_number(lo, signed)}, {_fmt_number(hi, signed)}]"
 
 
+def _view_class():
+    """A Styler whose plain-text form (terminals, text-only readers, the TA summary) is the formatted table."""
+    from pandas.io.formats.style import Styler
+
+    class View(Styler):
+        plain = ""
+
+        def __repr__(self) -> str:
+            return self.plain
+
+        def _repr_pretty_(self, printer, cycle) -> None:
+            printer.text(self.plain)
+
+    return View
+
+
 def _kind(frame: pd.DataFrame) -> str | None:
     columns = set(frame.columns)
     return next((kind for kind, needed in _SIGNATURES.items() if needed <= columns), None)
@@ -97,13 +113,40 @@ def _merge_intervals(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFr
     return out, renamed
 
 
+def run_summary(info) -> pd.DataFrame:
+    """The W&B run record (``wandb_session.info()``, ``wandb_run_info``) as a small readable table.
+
+    Columns ``item`` and ``value``: the mode and why, the run id, where it is (URL or folder), how to upload
+    an offline run, and each logged table with its row count.
+
+    >>> run_summary({"mode": "offline", "reason": "no API key", "run_id": "ab12", "tables": ["df_eval"],
+    ...              "rows": {"df_eval": 12284}, "run_dir": "/w/offline-run-1", "sync_command": "wandb sync /w/offline-run-1"}).values.tolist()
+    [['W&B run', 'offline (no API key)'], ['run id', 'ab12'], ['folder', '/w/offline-run-1'], ['upload later', 'wandb sync /w/offline-run-1'], ['tables logged', 'df_eval (12,284 rows)']]
+    """
+    rows = [("W&B run", f"{info.get('mode')}" + (f" ({info['reason']})" if info.get("reason") else ""))]
+    for item, key in (("run id", "run_id"), ("link", "url"), ("folder", "run_dir"), ("upload later", "sync_command")):
+        if info.get(key):
+            rows.append((item, str(info[key])))
+    for earlier in info.get("continues") or []:
+        rows.append(("continues", f"run {earlier.get('run_id')} (finished; this run holds everything)"))
+    counts = info.get("rows") or {}
+    tables = ", ".join(f"{name} ({counts[name]:,} rows)" if name in counts else name for name in info.get("tables") or [])
+    rows.append(("tables logged", tables or "none yet"))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
 def show(frame: pd.DataFrame, columns=None, *, max_rows: int | None = None, intervals: bool = True):
     """A formatted view of ``frame`` for display (a pandas Styler); the frame itself is unchanged.
+
+    A W&B run record (the dict from ``wandb_session.info()`` or ``lab.log_to_wandb``) is shown as
+    :func:`run_summary`.
 
     ``columns``: which to show; default: the lab's choice for its own tables (see ``VIEWS``), else all.
     ``max_rows``: show only the first rows (tables are sorted worst first). ``intervals``: merge an estimate
     with its ``_lo``/``_hi`` columns into one cell.
     """
+    if isinstance(frame, dict) and "mode" in frame and "tables" in frame:
+        frame = run_summary(frame)
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"show: expected a pandas DataFrame, got {type(frame).__name__}")
     kind = _kind(frame)
@@ -132,7 +175,11 @@ def show(frame: pd.DataFrame, columns=None, *, max_rows: int | None = None, inte
             formats[col] = (lambda v: _fmt_number(v, True)) if _SIGNED.match(str(base)) else _fmt_number
     text_columns = [c for c in view.columns if view[c].dtype == object or pd.api.types.is_string_dtype(view[c])]
     wide = [c for c in text_columns if str(c).split(" ")[0] in _WIDE_TEXT]
-    styler = view.style.format(formats, na_rep="").hide(axis="index")
+    styler = _view_class()(view).format(formats, na_rep="").hide(axis="index")
+    plain = view.copy()
+    for col, fmt in formats.items():
+        plain[col] = plain[col].map(fmt)
+    styler.plain = plain.fillna("").to_string(index=False)
     styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     if wide:
         styler = styler.set_properties(subset=wide, **{"white-space": "normal", "min-width": "16em",

@@ -59,3 +59,9 @@ def test_duplicate_index_and_explicit_columns(tables):
                                      (float("nan"), "")])
 def test_compact_p_values(p, text):
     assert fmt_p(p) == text
+
+
+def test_plain_text_form_is_the_formatted_table(tables):
+    text = repr(lab.show(tables["slice_stats"]))
+    assert "verdict" in text and "Styler object" not in text
+    assert re.search(r"[+-]\d\.\d{3} \[", text)
