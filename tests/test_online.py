@@ -328,3 +328,8 @@ def test_precomputed_columns_are_not_metadata_and_not_discovered(write_csv):
     found = lab.discover_slices(df_eval, target="regression")
     assert len(found) and found["slice"].str.contains("has_negation").any()
     assert not found["slice"].str.contains("roberta|gpt2").any()
+
+
+def test_bundled_source_never_asks_the_hub(hub):
+    tweets, _ = lab.load_tweets(source="bundled", hub_url=hub.url, load_dataset=tweet_eval_loader(), verbose=False)
+    assert tweets.attrs["source"].endswith("tweets.csv") and hub.requests == 0
