@@ -1,13 +1,18 @@
 # `make lab`  : install into .venv and execute the whole notebook headless (offline by default).
 # `make test` : install into .venv and run the test suite (what CI runs).
+# `make test-colab` : the fast tests in a separate venv holding Colab's package versions (constraints/colab.txt).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= build
 LAB_ARGS ?=
+COLAB_VENV ?= .venv-colab
+COLAB_PYTHON ?= $(PYTHON)   # Colab runs Python 3.12; every pin in constraints/colab.txt also installs on 3.11
+COLAB_PY := $(COLAB_VENV)/bin/python
+FAST_TESTS ?= tests --ignore=tests/test_notebook.py   # all but the whole-notebook run
 
-.PHONY: install lab test clean render-check
+.PHONY: install lab test test-colab clean render-check
 
 install: $(VENV)/.installed
 
@@ -32,6 +37,19 @@ test: install
 # (0 tables wider than their area, 0 raw-float cells); screenshot in $(OUT)/. Needs `apt-get install chromium`.
 render-check: lab
 	$(PY) -m lab4.tools render-check $(OUT)/lab4.executed.ipynb --out $(OUT)
+
+# Colab's versions of everything Colab preinstalls (pandas 2.2, numpy 2.0, transformers 5.0, datasets 4.0, ...),
+# the rest as requirements.txt asks; torch as for `make install` (kept if importable, else the CPU build).
+$(COLAB_VENV)/.installed: requirements.txt constraints/colab.txt
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_PY) -m pip install -q --upgrade pip
+	$(COLAB_PY) -c "import torch" 2>/dev/null || $(COLAB_PY) -m pip install -q "$(TORCH_SPEC)"
+	$(COLAB_PY) -m pip install -q -r requirements.txt -c constraints/colab.txt
+	touch $@
+
+test-colab: $(COLAB_VENV)/.installed
+	$(COLAB_PY) -m pip list --format=freeze | grep -iE '^(pandas|numpy|transformers|datasets|huggingface.hub|torch)=='
+	$(COLAB_PY) -m pytest -q $(FAST_TESTS)
 
 clean:
 	rm -rf $(OUT) wandb .lab4_cache .pytest_cache

@@ -12,7 +12,7 @@ step   module                   functions
 2      ``lab4.data``            :func:`load_tweets`, :func:`row_accounting`
 3      ``lab4.slicing``         :func:`add_slice_metadata`, :func:`default_slices`, :func:`add_slice`,
                                 :func:`describe_slices`
-4      ``lab4.models``          :func:`load_models`, :func:`run_models`
+4      ``lab4.models``          :func:`load_models`, :func:`plan_inference`, :func:`run_models`
 5      ``lab4.metrics``         :func:`build_eval_table`, :func:`overall_metrics`,
                                 :func:`print_headline`, :func:`slice_metrics`,
                                 :func:`regression_metrics`, :func:`slice_stats`
@@ -52,7 +52,7 @@ from lab4.data import load_tweets, normalise_labels, row_accounting
 from lab4.slicing import add_slice, add_slice_metadata, default_slices, describe_slices, metadata_columns, slice_masks
 
 # Step 4: models
-from lab4.models import SentimentModel, load_models, run_models, verify_minilm_weights
+from lab4.models import SentimentModel, load_models, plan_inference, run_models, verify_minilm_weights
 
 # Step 5: metrics, evidence per slice, discovery
 from lab4.stats import mcnemar_exact_p, paired_delta_interval, wilson_interval
@@ -78,7 +78,7 @@ __all__ = [
     "set_seed", "hub_reachable", "decide_wandb_mode", "login_wandb_in_colab", "start_wandb_run",
     "load_tweets", "normalise_labels", "row_accounting",
     "add_slice_metadata", "default_slices", "add_slice", "describe_slices", "metadata_columns", "slice_masks",
-    "SentimentModel", "load_models", "run_models", "verify_minilm_weights",
+    "SentimentModel", "load_models", "plan_inference", "run_models", "verify_minilm_weights",
     "build_eval_table", "overall_metrics", "print_headline", "slice_metrics", "regression_metrics", "slice_stats",
     "wilson_interval", "mcnemar_exact_p", "paired_delta_interval", "discover_slices", "rediscovered_hypotheses",
     "plot_slice_accuracy", "plot_regressions", "log_to_wandb", "run_config", "summary_numbers", "notes_table",

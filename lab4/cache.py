@@ -18,7 +18,9 @@ from .config import CACHE_DIR
 from .progress import progress_bar
 
 
-BATCH_SIZE = 64  # texts per forward pass: large enough to amortise overhead, small for 2 cores
+BATCH_SIZE = 64  # texts per forward pass on a CPU: large enough to amortise overhead, small for 2 cores
+
+GPU_BATCH_SIZE = 256  # on a GPU: tweets are short (<= 128 tokens), so 256 fit easily and keep the GPU busy
 
 
 def _sha256_file(path: Path, digest=None):
@@ -66,6 +68,7 @@ class PredictionCache:
         db.execute("CREATE TABLE IF NOT EXISTS pred (model TEXT, text TEXT, pred TEXT, conf REAL, "
                    "PRIMARY KEY (model, text))")
         db.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, text TEXT, vec BLOB, PRIMARY KEY (model, text))")
+        db.execute("CREATE TABLE IF NOT EXISTS speed (model TEXT, device TEXT, per_s REAL, PRIMARY KEY (model, device))")
         db.execute("SELECT count(*) FROM pred").fetchone()  # touches the file: raises if it is corrupt
         return db
 
@@ -109,6 +112,28 @@ class PredictionCache:
 
     def put_embeddings(self, model: str, rows: list[tuple[str, np.ndarray]]) -> None:
         self._put("emb", model, [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in rows])
+
+    def get_speed(self, model: str, device: str) -> float | None:
+        """The remembered throughput (texts per second) of ``model`` on ``device``, or None."""
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT per_s FROM speed WHERE model = ? AND device = ?", (model, device)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return float(row[0]) if row else None
+
+    def put_speed(self, model: str, device: str, per_s: float) -> None:
+        """Remember a measured throughput, so a re-run plans the same way without measuring again."""
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            db.execute("INSERT OR REPLACE INTO speed VALUES (?, ?, ?)", (model, device, float(per_s)))
+            db.commit()
+        except sqlite3.DatabaseError as err:
+            warnings.warn(f"prediction cache write failed ({err}); continuing without caching.", stacklevel=3)
 
     def close(self) -> None:
         if self._db is not None:

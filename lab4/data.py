@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import LABELS, ROOT
+from .config import ROOT
 from . import runtime
 from .runtime import NETWORK_TIMEOUT_S, SEED
 from .validate import _require_columns
@@ -103,33 +103,201 @@ def normalise_labels(labels: pd.Series) -> pd.Series:
     return mapped.astype("string")
 
 
-def _load_hf_tweet_eval(split: str) -> pd.DataFrame:
-    from datasets import load_dataset
+DATA_SOURCES = ("auto", "hub", "bundled")
 
-    name, config = HF_DATASET
-    data = load_dataset(name, config, split=split)
+_HUB_SPLITS = ("train", "validation", "test")
+
+
+def _tweet_eval_frame(data, split: str) -> pd.DataFrame:
+    """A ``datasets.Dataset`` of tweet_eval as a frame: text, label (its ClassLabel *names*), split."""
     frame = data.to_pandas()
-    frame["label"] = frame["label"].map(dict(enumerate(LABELS)))
+    feature = data.features.get("label")
+    if hasattr(feature, "int2str"):  # ClassLabel: ids to the data set's own names, never assumed
+        frame["label"] = [feature.int2str(int(v)) if pd.notna(v) else None for v in frame["label"]]
     frame["split"] = split
     return frame[["text", "label", "split"]]
+
+
+def _hub_splits(split: str | None) -> list[str]:
+    splits = list(_HUB_SPLITS) if split is None else ["test" if split == "auto" else str(split).strip().lower()]
+    if any(s not in _HUB_SPLITS for s in splits):
+        raise ValueError(f"split={split!r}: {HF_DATASET[0]} has the splits {list(_HUB_SPLITS)}; set SPLIT (split=) to "
+                         "one of them, 'auto' (test) or None (all three).")
+    return splits
+
+
+def _read_hub(splits: list[str], load_dataset) -> tuple[pd.DataFrame, str]:
+    """Download tweet_eval (sentiment) through ``datasets`` (or the given ``load_dataset``)."""
+    if load_dataset is None:
+        from datasets import load_dataset
+    name, config = HF_DATASET
+    frames = [_tweet_eval_frame(load_dataset(name, config, split=s), s) for s in splits]
+    return pd.concat(frames, ignore_index=True), f"hf:{name}/{config}:{'+'.join(splits)}"
+
+
+def _read_source(path, source: str, split: str | None, *, hub_url: str | None, load_dataset,
+                 notes: list[str]) -> tuple[pd.DataFrame, str]:
+    """Step 2a, read: the raw rows of the chosen source, every value as written, and the source's name.
+
+    A ``path`` always means that CSV. Without one: "hub" reads tweet_eval (an error when the hub does not
+    answer), "bundled" the bundled tweets.csv, and "auto" the hub when it answers, else tweets.csv.
+    """
+    if source not in DATA_SOURCES:
+        raise ValueError(f"source={source!r}; expected one of {DATA_SOURCES} (DATA_SOURCE in the notebook).")
+    if path is not None and source != "auto":
+        raise ValueError(f"both a CSV (DATA_PATH={str(path)!r}) and DATA_SOURCE={source!r} are set; set DATA_PATH = None "
+                         f"to use the {source} data, or DATA_SOURCE = 'auto' to use the CSV.")
+    if path is None and source in ("auto", "hub"):
+        url = hub_url or runtime.default_hub_url()
+        if runtime.hub_reachable(url=url):
+            splits = _hub_splits(split)
+            try:
+                return _read_hub(splits, load_dataset)
+            except Exception as err:  # noqa: BLE001 -- any hub/datasets failure: say it, then fall back or stop
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+                if source == "hub":
+                    raise ConnectionError(f"could not load {HF_DATASET[0]} from the hub ({type(err).__name__}: {first}); "
+                                          "use DATA_SOURCE = 'bundled' (or 'auto').") from None
+                notes.append(f"could not load {HF_DATASET[0]} ({type(err).__name__}: {first}); using the bundled tweets.csv.")
+        else:
+            why = ("HF_HUB_OFFLINE is set" if runtime.hub_switched_off()
+                   else f"the Hugging Face hub ({url}) is not reachable (no answer within {NETWORK_TIMEOUT_S:.0f} s)")
+            if source == "hub":
+                raise ConnectionError(f"DATA_SOURCE='hub' but {why}; use DATA_SOURCE = 'bundled' (or 'auto').")
+            notes.append(f"DATA_SOURCE='auto': {why}, so the bundled tweets.csv is used (real tweets need the hub).")
+    csv_path = Path(path) if path is not None else BUNDLED_CSV
+    if not csv_path.is_file():
+        raise FileNotFoundError(
+            f"no CSV at {str(csv_path)!r}; expected a file with 'text' and 'label' columns. "
+            "Check DATA_PATH, or set it to None for the bundled tweets.csv."
+        )
+    frame, read_notes = _read_csv_robustly(csv_path)
+    notes += read_notes
+    if frame.empty:
+        raise ValueError(f"{csv_path} has a header ({list(frame.columns)}) but no rows: nothing to evaluate. "
+                         "Add one tweet per row, or set DATA_PATH = None for the bundled tweets.csv.")
+    return frame, str(csv_path)
+
+
+def _match_columns(frame: pd.DataFrame, wanted: dict[str, str], notes: list[str]) -> pd.DataFrame:
+    """Find each wanted column ignoring case and surrounding spaces (``Text`` for ``text``), with a note."""
+    renames = {}
+    for name in wanted:
+        if name in frame.columns:
+            continue
+        same = [c for c in frame.columns if str(c).strip().lower() == name.strip().lower()]
+        if len(same) == 1:
+            renames[same[0]] = name
+    if renames:
+        frame = frame.rename(columns=renames)
+        pairs = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
+        notes.append(f"read column(s) {pairs} (names matched ignoring case and spaces).")
+    return frame
+
+
+def _normalise(frame: pd.DataFrame, text_column: str, label_column: str, notes: list[str]) -> pd.DataFrame:
+    """Step 2b, normalise: columns text/label (and split) found, ``tweet_id`` added, entities decoded, labels mapped."""
+    frame = _match_columns(frame, {text_column: "text", label_column: "label", "split": "split"}, notes)
+    _require_columns(frame, text_column, label_column,
+                     options={text_column: "text_column", label_column: "label_column"})
+    frame = frame.rename(columns={text_column: "text", label_column: "label"}).reset_index(drop=True)
+    frame.insert(0, "tweet_id", np.arange(len(frame)))
+    frame["text"] = frame["text"].astype("string").fillna("").map(html.unescape).astype("string")
+    frame["label"] = normalise_labels(frame["label"])
+    if "split" in frame.columns:
+        frame["split"] = frame["split"].astype("string").str.strip().str.lower()
+    return frame
+
+
+def _choose_split(frame: pd.DataFrame, split: str | None, notes: list[str]) -> str | None:
+    """Which ``split`` value to evaluate: ``None`` means every row. Explains what it found."""
+    if split is None:
+        return None
+    if "split" not in frame.columns:
+        if split != "auto":
+            notes.append(f"split={split!r} but the data has no 'split' column; evaluating every row.")
+        return None
+    counts = frame["split"].fillna("?").value_counts()
+    found = ", ".join(f"{k} ({v:,})" for k, v in counts.items())
+    wanted = "test" if split == "auto" else str(split).strip().lower()
+    if wanted in counts.index:
+        return wanted
+    if split == "auto":
+        notes.append(f"no rows with split 'test' (splits found: {found}); evaluating every row. "
+                     f"Set SPLIT (split=) to one of them to evaluate only that split.")
+        return None
+    raise ValueError(f"no rows with split {split!r}; the 'split' column holds {found}. Set SPLIT (split=) to "
+                     "one of those, 'auto' (test when present, else every row) or None (every row).")
+
+
+def _account(frame: pd.DataFrame, split: str | None, notes: list[str]) -> pd.Series:
+    """Step 2c, account for rows: the reason each row is not evaluated (``<NA>`` for rows that are).
+
+    Reasons, first one wins: empty text, missing label, another split, exact duplicate (same text and
+    label), same text with another label.
+    """
+    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def mark(mask: pd.Series, why) -> None:
+        nonlocal reason
+        mask = mask.fillna(False) & reason.isna()
+        reason = reason.mask(mask, why if isinstance(why, str) else why[mask])
+
+    mark(frame["text"].str.strip() == "", "empty text")
+    mark(frame["label"].isna(), "missing label")
+    chosen = _choose_split(frame, split, notes)
+    if chosen is not None:
+        mark(frame["split"] != chosen, "split " + frame["split"].fillna("?") + " (not evaluated)")
+    for keys, why in ((["text", "label"], "exact duplicate of tweet_id {}"),
+                      (["text"], "same text as tweet_id {} with another label")):
+        live = reason.isna()
+        first = frame[live].groupby(keys, sort=False)["tweet_id"].transform("first").reindex(frame.index)
+        repeat = live & first.notna() & (first != frame["tweet_id"])
+        mark(repeat, first[repeat].astype(int).map(why.format).reindex(frame.index))
+    return reason
+
+
+def _sample(frame: pd.DataFrame, reason: pd.Series, max_tweets: int | None, seed: int,
+            notes: list[str]) -> pd.Series:
+    """Step 2d, sample: keep a seeded random ``max_tweets`` of the usable rows; the rest get a reason."""
+    if max_tweets is None:
+        return reason
+    if int(max_tweets) <= 0:
+        raise ValueError(f"max_tweets={max_tweets} leaves nothing to evaluate; use None for all rows or a positive number.")
+    live = reason.isna()
+    if live.sum() > max_tweets:
+        keep = frame[live].sample(n=int(max_tweets), random_state=seed).index
+        reason = reason.mask(live & ~frame.index.isin(keep), f"not sampled (max_tweets={max_tweets})")
+    elif live.sum() < max_tweets:
+        notes.append(f"max_tweets={max_tweets} is more than the {int(live.sum())} usable rows; using them all.")
+    return reason
 
 
 def load_tweets(
     path: str | os.PathLike | None = None,
     *,
-    use_hf_dataset: bool = False,
-    split: str | None = "test",
+    source: str = "auto",
+    split: str | None = "auto",
     max_tweets: int | None = None,
     text_column: str = "text",
     label_column: str = "label",
     seed: int = SEED,
     verbose: bool = True,
+    hub_url: str | None = None,
+    load_dataset=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Load, clean and account for the tweets to evaluate (Step 2).
 
-    Source, in order: TweetEval from the Hugging Face hub when ``use_hf_dataset`` and the hub answers;
-    else the CSV at ``path``; else the bundled ``tweets.csv``. A CSV needs a text and a label column
-    (other columns are kept and flow through; a ``split`` column selects ``split`` rows).
+    Where from: the CSV at ``path`` when given; else by ``source``: "auto" (default) real tweets from
+    ``cardiffnlp/tweet_eval`` (sentiment) through ``datasets`` when the hub answers within a few
+    seconds, else the bundled ``tweets.csv``; "hub" tweet_eval or an error; "bundled" tweets.csv. The
+    source is printed and kept in ``tweets.attrs["source"]``. A CSV needs a text and a label column
+    (names matched ignoring case; other columns are kept and flow through).
+    ``split``: which value of a ``split`` column to evaluate: "auto" = ``test`` when some rows have it,
+    else every row (with a note); a name = only those rows (an error listing the splits when there are
+    none); None = every row. For the hub it is the tweet_eval split ("auto" = test, None = all three).
+    ``hub_url``: where the reachability check asks (default the hub); ``load_dataset``: the loader
+    (default ``datasets.load_dataset``), replaceable in tests.
 
     Returns ``(tweets, dropped)``:
 
@@ -140,76 +308,29 @@ def load_tweets(
       with another label, another split, not sampled (``max_tweets``).
 
     Every source row lands in exactly one of the two: ``len(tweets) + len(dropped)`` is the row count.
+    Nothing to evaluate (a header-only file, every row dropped) is an error that says why.
     HTML entities (``&amp;``) are decoded; everything else in the text is kept as written.
     """
     notes: list[str] = []
-    frame = None
-    if use_hf_dataset:
-        if runtime.hub_reachable():
-            try:
-                frame = _load_hf_tweet_eval(split or "test")
-                source = f"hf:{HF_DATASET[0]}/{HF_DATASET[1]}:{split or 'test'}"
-            except Exception as err:  # any hub/datasets failure falls back to the CSV
-                notes.append(f"could not load {HF_DATASET[0]} ({type(err).__name__}: {err}); using the CSV.")
-        else:
-            notes.append(f"the Hugging Face hub is not reachable within {NETWORK_TIMEOUT_S:.0f} s; using the CSV.")
-    if frame is None:
-        csv_path = Path(path) if path else BUNDLED_CSV
-        if not csv_path.is_file():
-            raise FileNotFoundError(
-                f"no CSV at {str(csv_path)!r}; expected a file with 'text' and 'label' columns. "
-                "Check DATA_PATH, or set it to None for the bundled tweets.csv."
-            )
-        frame, read_notes = _read_csv_robustly(csv_path)
-        notes += read_notes
-        source = str(csv_path)
-    _require_columns(frame, text_column, label_column,
-                     options={text_column: "text_column", label_column: "label_column"})
-    frame = frame.rename(columns={text_column: "text", label_column: "label"}).reset_index(drop=True)
-    n_source = len(frame)
-    frame.insert(0, "tweet_id", np.arange(n_source))
-    frame["text"] = frame["text"].astype("string").fillna("").map(html.unescape).astype("string")
-    frame["label"] = normalise_labels(frame["label"])
-
-    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
-
-    def mark(mask: pd.Series, why) -> None:
-        nonlocal reason
-        mask = mask.fillna(False) & reason.isna()
-        reason = reason.mask(mask, why if isinstance(why, str) else why[mask])
-
-    mark(frame["text"].str.strip() == "", "empty text")
-    mark(frame["label"].isna(), "missing label")
-    if split is not None and "split" in frame.columns:
-        frame["split"] = frame["split"].astype("string").str.strip().str.lower()
-        other = frame["split"] != split
-        mark(other, "split " + frame["split"].fillna("?") + " (not evaluated)")
-    for keys, why in ((["text", "label"], "exact duplicate of tweet_id {}"),
-                      (["text"], "same text as tweet_id {} with another label")):
-        live = reason.isna()
-        first = frame[live].groupby(keys, sort=False)["tweet_id"].transform("first").reindex(frame.index)
-        repeat = live & first.notna() & (first != frame["tweet_id"])
-        mark(repeat, first[repeat].astype(int).map(why.format).reindex(frame.index))
-    live = reason.isna()
-    if max_tweets is not None:
-        if int(max_tweets) <= 0:
-            raise ValueError(f"max_tweets={max_tweets} leaves nothing to evaluate; use None for all rows or a positive number.")
-        if live.sum() > max_tweets:
-            keep = frame[live].sample(n=int(max_tweets), random_state=seed).index
-            mark(live & ~frame.index.isin(keep), f"not sampled (max_tweets={max_tweets})")
-        elif verbose and live.sum() < max_tweets:
-            notes.append(f"max_tweets={max_tweets} is more than the {int(live.sum())} usable rows; using them all.")
+    frame, source_name = _read_source(path, source, split, hub_url=hub_url, load_dataset=load_dataset, notes=notes)
+    frame = _normalise(frame, text_column, label_column, notes)
+    reason = _account(frame, None if source_name.startswith("hf:") else split, notes)
+    if reason.notna().all():
+        counts = reason.str.replace(r"\d+", "N", regex=True).value_counts().to_dict()
+        raise ValueError(f"nothing to evaluate: all {len(frame):,} rows of {source_name} were dropped {counts}; "
+                         "fix those rows, or choose another SPLIT / DATA_PATH.")
+    reason = _sample(frame, reason, max_tweets, seed, notes)
     dropped = pd.DataFrame({"tweet_id": frame["tweet_id"], "reason": reason, "text": frame["text"]})[reason.notna()]
     tweets = frame[reason.isna()].reset_index(drop=True)
     tweets["label"] = tweets["label"].astype(str)
     tweets["text"] = tweets["text"].astype(str)
-    tweets.attrs["source"] = source
+    tweets.attrs["source"] = source_name
     dropped = dropped.reset_index(drop=True)
-    assert len(tweets) + len(dropped) == n_source  # row accounting: nothing is silently lost
+    assert len(tweets) + len(dropped) == len(frame)  # row accounting: nothing is silently lost
     if verbose:
         for note in notes:
             print("Note:", note)
-        print(f"Data: {source} — {n_source:,} rows: {len(tweets):,} to evaluate, {len(dropped):,} not evaluated.")
+        print(f"Data: {source_name} — {len(frame):,} rows: {len(tweets):,} to evaluate, {len(dropped):,} not evaluated.")
         if len(dropped):
             print(row_accounting(tweets, dropped).to_string(index=False))
     return tweets, dropped

@@ -75,6 +75,17 @@ def _discretise(series, name, *, bins=DISCOVERY_BINS, max_categories=DISCOVERY_M
     return codes, texts + [f"{name} is missing"]
 
 
+def _holds_containers(series) -> bool:
+    """True when a column holds unhashable values (lists, dicts, sets, arrays): no slice can split on them."""
+    if series.dtype != object:
+        return False
+    try:
+        series.nunique(dropna=True)
+    except TypeError:
+        return True
+    return False
+
+
 def _jaccard(a, b):
     union = np.logical_or(a, b).sum()
     return np.logical_and(a, b).sum() / union if union else 0.0
@@ -89,7 +100,9 @@ def discover_slices(df_eval, *, target="candidate_error", max_level=2,
     baseline right and candidate wrong). Metadata columns are every column except CORE_COLUMNS
     and the prediction/outcome columns; booleans are used as is, text/category columns as
     categories (skipped above DISCOVERY_MAX_CATEGORIES values), numeric columns as
-    DISCOVERY_BINS quantile bins. A slice is a conjunction of up to ``max_level`` predicates
+    DISCOVERY_BINS quantile bins; columns holding lists, dicts or sets are skipped with a warning
+    naming them. Model outputs are never searched: ``run_models`` leaves out the columns a
+    precomputed model reads. A slice is a conjunction of up to ``max_level`` predicates
     with at least ``min_support`` tweets.
 
     Columns: ``rank`` (1 = best score); ``slice`` (e.g. "has_negation & length_bucket=long");
@@ -113,8 +126,14 @@ def discover_slices(df_eval, *, target="candidate_error", max_level=2,
     base = df_eval["baseline_correct"].fillna(False).astype(bool).to_numpy()
     cand = df_eval["candidate_correct"].fillna(False).astype(bool).to_numpy()
     errors = (~cand if target == "candidate_error" else base & ~cand).astype(float)
-    encoded = {c: enc for c in metadata_columns(df_eval)
-               if (enc := _discretise(df_eval[c], str(c))) is not None}
+    columns = metadata_columns(df_eval)
+    unhashable = [c for c in columns if _holds_containers(df_eval[c])]
+    if unhashable:
+        warnings.warn(f"discover_slices: skipped column(s) {unhashable}: they hold lists, dicts or sets, which "
+                      "cannot be sliced on; turn each into a boolean or category column (e.g. "
+                      "df['n_tags'] = df['tags'].str.len()) to search it.", stacklevel=2)
+    encoded = {c: enc for c in columns if c not in unhashable
+               and (enc := _discretise(df_eval[c], str(c))) is not None}
     if not encoded or errors.sum() == 0 or len(df_eval) < min_support:
         return empty
     names = list(encoded)

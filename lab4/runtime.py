@@ -14,6 +14,8 @@ SEED = 42  # one seed for sampling, the offline candidate's head and perturbatio
 
 NETWORK_TIMEOUT_S = 3.0  # a reachability check must answer in seconds: a fallback beats a hang
 
+HUB_URL = "https://huggingface.co"  # the Hugging Face hub; the user's HF_ENDPOINT (a mirror) replaces it
+
 
 def _in_colab() -> bool:
     return "google.colab" in sys.modules
@@ -47,11 +49,26 @@ def _answers(url: str, *, timeout: float = NETWORK_TIMEOUT_S) -> bool:
     return bool(answer and answer[0])
 
 
-def hub_reachable(*, timeout: float = NETWORK_TIMEOUT_S) -> bool:
-    """True when the Hugging Face hub answers quickly and offline mode is not forced."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+def default_hub_url() -> str:
+    """The hub address the ``huggingface_hub`` library will use: the user's ``HF_ENDPOINT``, else HUB_URL."""
+    return os.environ.get("HF_ENDPOINT") or HUB_URL
+
+
+def hub_switched_off() -> bool:
+    """True when the *user* switched the hub off with ``HF_HUB_OFFLINE`` (the lab never sets it itself)."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+
+
+def hub_reachable(*, url: str | None = None, timeout: float = NETWORK_TIMEOUT_S) -> bool:
+    """True when the Hugging Face hub answers within ``timeout`` seconds and the user has not switched it off.
+
+    ``url``: where to ask (default :func:`default_hub_url`); tests point it at a local server. The lab
+    never writes ``HF_HUB_OFFLINE`` or any other environment variable, so loading the offline models
+    never switches the hub off for the rest of the kernel.
+    """
+    if hub_switched_off():
         return False
-    return _answers("https://huggingface.co", timeout=timeout)
+    return _answers(url or default_hub_url(), timeout=timeout)
 
 
 def set_seed(seed: int = SEED) -> int:

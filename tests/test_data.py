@@ -110,10 +110,11 @@ def test_missing_file_says_what_to_do(tmp_path):
         lab.load_tweets(tmp_path / "nope.csv", verbose=False)
 
 
-def test_hf_dataset_unreachable_falls_back_to_csv(monkeypatch, capsys):
-    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: False)
-    tweets, _ = lab.load_tweets(use_hf_dataset=True)
-    assert len(tweets) >= 1000 and "not reachable" in capsys.readouterr().out
+def test_hub_switched_off_by_the_user_uses_the_bundled_csv(monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tweets, _ = lab.load_tweets()  # DATA_SOURCE="auto" by default
+    assert len(tweets) >= 1000 and tweets.attrs["source"].endswith("tweets.csv")
+    assert "HF_HUB_OFFLINE is set" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not SHARED_VAL.exists(), reason="shared TweetEval sample not present")
@@ -122,14 +123,63 @@ def test_real_tweeteval_sample_loads():
     assert len(tweets) + len(dropped) == 2000 and len(tweets) > 1900
 
 
-def test_hf_dataset_path_converts_ids_to_words(monkeypatch):
-    import datasets
+@pytest.mark.parametrize("header", ["Text,Label", " TEXT , label ", "text,LABEL"])
+def test_column_names_match_ignoring_case_with_a_note(write_csv, capsys, header):
+    tweets, _ = lab.load_tweets(write_csv(f"{header}\nhi,Positive\nbye,negative\n"))
+    assert tweets[["text", "label"]].values.tolist() == [["hi", "positive"], ["bye", "negative"]]
+    assert "matched ignoring case" in capsys.readouterr().out
 
-    fake = datasets.Dataset.from_dict({"text": ["good", "bad", "meh"], "label": [2, 0, 1]})
-    calls = []
-    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or fake)
-    tweets, dropped = lab.load_tweets(use_hf_dataset=True, verbose=False)
-    assert calls[0][0] == ("cardiffnlp/tweet_eval", "sentiment") and calls[0][1]["split"] == "test"
-    assert tweets["label"].tolist() == ["positive", "negative", "neutral"] and dropped.empty
-    assert tweets.attrs["source"].startswith("hf:cardiffnlp/tweet_eval")
+
+def test_every_row_dropped_is_a_clear_error(write_csv):
+    with pytest.raises(ValueError, match=r"nothing to evaluate: all 2 rows .* \{'empty text': 1, 'missing label': 1\}"):
+        lab.load_tweets(write_csv("text,label\n,positive\nhi,\n"), verbose=False)
+
+
+SPLITS_CSV = "text,label,split\na,positive,validation\nb,negative,validation\nc,neutral,train\n"
+
+
+@pytest.mark.parametrize("split, kept, note", [
+    ("auto", ["a", "b", "c"], "no rows with split 'test' (splits found: validation (2), train (1)); evaluating every row"),
+    ("validation", ["a", "b"], None),
+    ("Train", ["c"], None),
+    (None, ["a", "b", "c"], None),
+])
+def test_split_choice(write_csv, capsys, split, kept, note):
+    tweets, dropped = lab.load_tweets(write_csv(SPLITS_CSV), split=split)
+    assert tweets["text"].tolist() == kept and len(tweets) + len(dropped) == 3
+    out = capsys.readouterr().out
+    assert (note in out) if note else ("no rows with split" not in out)
+
+
+def test_a_split_that_does_not_exist_lists_the_ones_that_do(write_csv):
+    with pytest.raises(ValueError, match=r"no rows with split 'valid'; the 'split' column holds validation \(2\), "
+                                         r"train \(1\)"):
+        lab.load_tweets(write_csv(SPLITS_CSV), split="valid", verbose=False)
+
+
+def test_step2_cells_in_a_kernel_on_a_validation_only_title_case_csv(tmp_path, monkeypatch):
+    """The student path: the notebook's own parameters and Step 2 cells, run in a real kernel on a CSV whose
+    header is title case and whose `split` column holds only 'validation' (both used to fail)."""
+    import nbclient
+    import nbformat
+
+    from conftest import ROOT
+
+    rows = "\n".join(f"tweet number {i},{['Negative', 'neutral', 'POSITIVE'][i % 3]},validation" for i in range(12))
+    (tmp_path / "mine.csv").write_text("Text,Label,Split\n" + rows + "\n", encoding="utf-8")
+    lab_nb = nbformat.read(ROOT / "lab4.ipynb", as_version=4)
+    params = next(c for c in lab_nb.cells if "parameters" in c.metadata.get("tags", []))
+    step2 = [c for c in lab_nb.cells if c.cell_type == "code" and c.source.startswith(
+        ("tweets, dropped = lab.load_tweets", "row_counts = lab.row_accounting"))]
+    assert len(step2) == 2
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell('DATA_PATH = "mine.csv"\n'
+                                                                           "import lab4_helpers as lab"), *step2])
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert "read column(s) 'Text' as 'text', 'Label' as 'label', 'Split' as 'split'" in text
+    assert "no rows with split 'test' (splits found: validation (12))" in text
+    assert "12 rows: 12 to evaluate" in text

@@ -184,7 +184,8 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.mark.parametrize("labels", [["LABEL_0", "LABEL_1", "LABEL_2"], ["NEGATIVE", "POSITIVE"]])
 def test_local_transformers_folder_runs_batched(tiny_model_dir, labels, tmp_path):
     folder = tiny_model_dir(labels)
-    model = lab4.models._transformers_model("candidate", folder)
+    model = lab4.models._transformers_model("candidate", folder, cache_dir=tmp_path)
+    assert not model.loaded  # described from its config; weights load on the first missing prediction
     texts = ["a", "a much longer tweet " * 50, "medium tweet here"]
     batched = model.predict(texts, batch_size=8, progress=False)
     single = model.predict(texts, batch_size=1, progress=False)
@@ -229,14 +230,18 @@ def test_precomputed_missing_column_names_it(write_csv):
         lab.load_models("offline", baseline="precomputed:roberta", candidate="precomputed:gpt2", tweets=tweets)
 
 
-def test_auto_source_falls_back_when_hub_models_fail(monkeypatch, capsys, offline_models):
+def test_auto_source_falls_back_when_hub_models_fail(monkeypatch, capsys, tmp_path):
+    """The hub answers but its models cannot be loaded (real transformers, offline: fails at once)."""
     monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # transformers' own switch: the lookup fails without waiting
+    models = lab.load_models("auto", cache_dir=tmp_path, progress=False)
+    assert models["baseline"].kind == "vader" and models["candidate"].kind == "minilm-logreg"
+    out = capsys.readouterr().out
+    assert "Could not load the hub's default models" in out and "using the offline defaults instead" in out
 
-    def broken(role, model_id):
-        raise ValueError(f"could not load model {model_id!r}")
 
-    monkeypatch.setattr(lab4.models, "_transformers_model", broken)
-    monkeypatch.setattr(lab4.models, "_minilm_logreg_model", lambda role, *a, **k: offline_models[0]["candidate"])
-    models = lab.load_models("auto", progress=False)
-    assert models["baseline"].kind == "vader"
-    assert "falling back to the offline pair" in capsys.readouterr().out
+def test_a_given_model_that_fails_is_an_error_not_a_silent_swap(monkeypatch):
+    monkeypatch.setattr(lab4.runtime, "hub_reachable", lambda **_: True)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="could not load model 'no-org/no-model'"):
+        lab.load_models("auto", baseline="no-org/no-model", verbose=False)

@@ -44,9 +44,9 @@ def test_empty_file_is_a_clear_error(write_csv):
         lab.load_tweets(write_csv(""), verbose=False)
 
 
-def test_header_only_file_gives_zero_rows(write_csv):
-    tweets, dropped = lab.load_tweets(write_csv("text,label\n"), verbose=False)
-    assert tweets.empty and dropped.empty
+def test_header_only_file_is_a_clear_error(write_csv):
+    with pytest.raises(ValueError, match=r"has a header \(\['text', 'label'\]\) but no rows: nothing to evaluate"):
+        lab.load_tweets(write_csv("text,label\n"), verbose=False)
 
 
 def test_misspelt_hub_id_says_so(monkeypatch):

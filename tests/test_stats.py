@@ -218,6 +218,15 @@ def test_discovery_nothing_to_find_and_bad_target():
         lab.discover_slices(df, target="errors")
 
 
+@pytest.mark.parametrize("value", [lambda i: ["#a", "#b"][: i % 3], lambda i: {"k": i % 2}, lambda i: {i % 2}])
+def test_discovery_skips_container_columns_with_a_warning_naming_them(value):
+    df = planted_eval()
+    df["tags"] = [value(i) for i in range(len(df))]
+    with pytest.warns(UserWarning, match=r"skipped column\(s\) \['tags'\]: they hold lists, dicts or sets"):
+        found = lab.discover_slices(df, slices=SLICES)
+    assert found.iloc[0]["slice"] == "has_negation & is_question"  # the rest is searched as before
+
+
 def test_discretise_numeric_bins_are_readable():
     codes, texts = lab4.discovery._discretise(pd.Series(np.arange(100)), "n_chars")
     assert texts[0].startswith("n_chars <= ") and texts[3].startswith("n_chars > ")
