@@ -146,8 +146,14 @@ def test_only_auto_asks_whether_the_hub_answers():
         resolve_generator(spec, env={"OPENAI_BASE_URL": "http://x"}, hub_reachable=never)
 
 
-def test_default_hub_probe_respects_hf_hub_offline_without_network():
-    assert gen.default_hub_reachable({"HF_HUB_OFFLINE": "1"}) is False
+def test_default_hub_probe_respects_hf_hub_offline_and_asks_with_a_short_timeout(monkeypatch):
+    import lab4.runtime
+
+    asked = []
+    monkeypatch.setattr(lab4.runtime, "_answers", lambda url, *, timeout: asked.append((url, timeout)) or True)
+    assert gen.default_hub_reachable({"HF_HUB_OFFLINE": "1"}) is False and asked == []
+    assert gen.default_hub_reachable({}) is True
+    assert asked == [("https://huggingface.co", 3.0)]
 
 
 def test_auto_picks_the_smaller_hub_model_without_a_gpu(monkeypatch):
@@ -179,7 +185,8 @@ def test_offline_says_why_and_falls_back_to_paste(tmp_path):
 def test_auto_without_endpoint_or_hub_ends_in_the_paste_flow(tmp_path):
     result = generate_text(PROMPT, "auto", env={}, hub_reachable=lambda: False, cache_dir=tmp_path, progress=False)
     assert result.source == "paste" and not result.ok
-    assert "offline" in result.message and "GENERATED_CASES_TEXT" in result.message
+    assert "hub: huggingface.co does not answer" in result.message
+    assert "no offline generator is good enough" in result.message and "GENERATED_CASES_TEXT" in result.message
 
 
 def test_empty_prompt_is_a_clear_error():
