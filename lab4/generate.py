@@ -63,7 +63,8 @@ VALID_SPECS = "None, 'auto', 'offline', 'hub:<model id>' or 'openai:<model>'"
 @dataclass(frozen=True)
 class Generation:
     """One answer: ``text`` (empty when nothing was generated), the spec asked for, the model used,
-    ``source`` ('hub', 'openai', 'offline', 'cache' or 'paste'), a message for the student, and seconds."""
+    ``source`` (the backend that wrote the text, 'hub' or 'openai'; 'paste' when nothing was generated), a
+    message for the student, seconds, and ``cached`` (True: the text is an earlier answer, reused)."""
 
     text: str
     generator: str | None
@@ -71,6 +72,7 @@ class Generation:
     source: str
     message: str
     seconds: float = 0.0
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -380,7 +382,7 @@ def generate_text(prompt: str, generator: str | None = None, *, n: int = 10, see
     """Ask ``generator`` (see the module docstring) for the answer to ``prompt`` (which asks for ``n`` tweets).
 
     ``seed``: sampling seed (None: greedy); part of the cache key with the prompt, spec and ``n``, so the same
-    call returns the cached text (``source='cache'``) and another seed asks again. ``cache_dir``: None turns
+    call returns the cached text (``cached=True``, ``source`` as first generated) and another seed asks again. ``cache_dir``: None turns
     the cache off. ``timeout_s`` bounds each backend (HTTP timeout; hub ``max_time``, with ``max_new_tokens``,
     default ``TOKENS_PER_CASE * n``). ``env`` (default ``os.environ``, only read) gives OPENAI_BASE_URL
     (default https://api.openai.com/v1), OPENAI_API_KEY and, for 'auto', OPENAI_MODEL; the key may also come
@@ -400,10 +402,10 @@ def generate_text(prompt: str, generator: str | None = None, *, n: int = 10, see
     path = None if cache_dir is None or generator is None else _cache_path(Path(cache_dir), prompt, generator, n, seed)
     entry = _read_cache(path) if path is not None and path.exists() else None
     if entry and entry["text"].strip():
-        return Generation(entry["text"], generator, entry.get("model"), "cache",
+        return Generation(entry["text"], generator, entry.get("model"), str(entry.get("source") or "cache"),
                           f"Reused the answer {entry.get('source')}:{entry.get('model')} gave on "
                           f"{entry.get('created', '?')} (cache {path.name[:12]}); pass another seed for new tweets.",
-                          0.0)
+                          0.0, cached=True)
     answers: list[bool] = []
 
     def reachable() -> bool:  # asked at most once per call: 'auto' and the hub loader share the answer

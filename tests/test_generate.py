@@ -2,12 +2,11 @@
 backend (against a tiny random chat LM built here), the cache, and the fallbacks to the copy-paste flow."""
 import json
 import os
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openai_stub import serve
 
 import lab4_helpers as lab
 from lab4 import generate as gen
@@ -28,61 +27,11 @@ ANSWERS = {
 PROMPT = "Write 10 new, realistic tweets. Answer with exactly 10 lines like: 1. <tweet text> | <label>"
 
 
-class _Stub(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 -- http.server's name
-        server = self.server
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-        mode = server.mode
-        if mode == "slow":
-            server.release.wait(3)  # longer than the tests' timeout; released at teardown
-            status, payload = 200, _completion(ANSWERS["numbered"])
-        elif mode == "401":
-            status, payload = 401, {"error": {"message": f"Incorrect API key provided: {body and self.headers.get('Authorization', '')[7:]}. "
-                                               "You can find your API key at https://platform.openai.com/account/api-keys.",
-                                    "type": "invalid_request_error", "code": "invalid_api_key"}}
-        elif mode == "500":
-            status, payload = 500, {"error": {"message": "The server had an error while processing your request."}}
-        elif mode == "temperature" and "temperature" in body:
-            status, payload = 400, {"error": {"message": "Unsupported value: 'temperature' does not support 0.7 "
-                                                         "with this model. Only the default (1) value is supported."}}
-        elif mode == "nochoices":
-            status, payload = 200, {"object": "chat.completion", "choices": []}
-        else:
-            status, payload = 200, _completion(ANSWERS.get(mode, ANSWERS["numbered"]))
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up first (the timeout test)
-            pass
-
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-
-def _completion(text):
-    return {"id": "chatcmpl-stub", "object": "chat.completion", "model": "stub-model",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
-
-
 @pytest.fixture
 def stub():
-    """An OpenAI-compatible chat-completions server on 127.0.0.1 (port chosen by the OS), stopped after the test."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    server.daemon_threads = True
-    server.mode, server.requests, server.release = "numbered", [], threading.Event()
-    server.url = f"http://127.0.0.1:{server.server_port}/v1"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    """The loopback OpenAI-compatible server of openai_stub.py, answering ANSWERS["numbered"] unless told."""
+    with serve(ANSWERS, "numbered") as server:
+        yield server
 
 
 def _env(stub, **extra):
@@ -321,7 +270,8 @@ def test_cache_hit_with_same_arguments_and_miss_with_another_seed(stub, tmp_path
     first = _call(stub, tmp_path)
     stub.mode = "json"  # a new request would now get another answer
     again = _call(stub, tmp_path)
-    assert again.source == "cache" and again.text == first.text and again.model == "stub-model"
+    assert (again.source, again.cached, first.cached) == ("openai", True, False)
+    assert again.text == first.text and again.model == "stub-model"
     assert len(stub.requests) == 1
     other = _call(stub, tmp_path, seed=7)
     assert other.source == "openai" and other.text != first.text and len(stub.requests) == 2
@@ -407,7 +357,7 @@ def test_hub_seed_gives_the_same_text_twice_and_another_seed_another(tiny_lm, tm
 def test_hub_result_is_cached(tiny_lm, tmp_path):
     first = _hub(tiny_lm[0], tmp_path, cache_dir=tmp_path / "cache")
     again = _hub(tiny_lm[0], tmp_path, cache_dir=tmp_path / "cache")
-    assert (first.source, again.source, again.text) == ("hub", "cache", first.text)
+    assert (first.source, again.source, again.cached, again.text) == ("hub", "hub", True, first.text)
 
 
 def test_hub_model_without_chat_template_is_refused_with_advice(tiny_lm, tmp_path):
