@@ -155,6 +155,8 @@ def _prompt_examples(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
 
 _NEW_TEXT_MODELS: dict = {}  # (role, hub id) -> the loaded hub model: re-running a Step 7 cell loads it once
 
+_SKIPPED_BEFORE: set = set()  # (role, model id) already explained at length: later calls say it in one line
+
 
 def models_for_new_texts(models: Mapping[str, SentimentModel], *, hub_models: Mapping[str, str] | None = None,
                          verbose: bool = True) -> dict[str, SentimentModel | None]:
@@ -175,25 +177,28 @@ def models_for_new_texts(models: Mapping[str, SentimentModel], *, hub_models: Ma
             continue
         column = model.model_id.split(":", 1)[-1]
         hub_id = table.get(column)
+        why = None
         if hub_id is None:
-            why = (f"no hub model is listed for column {column!r} in PRECOMPUTED_HUB_MODELS "
-                   f"({', '.join(map(repr, table)) or 'empty'})")
-        elif (role, hub_id) in _NEW_TEXT_MODELS:
-            why = None
-        else:
+            why = f"no hub model is listed for column {column!r} in PRECOMPUTED_HUB_MODELS"
+        elif (role, hub_id) not in _NEW_TEXT_MODELS:
             try:
                 _NEW_TEXT_MODELS[role, hub_id] = _transformers_model(role, hub_id)
-                why = None
-            except (ConnectionError, ValueError, OSError, ImportError) as err:
-                why = f"{hub_id} could not be loaded ({str(err).splitlines()[0][:160]})"
+            except ConnectionError:
+                why = f"the model behind it, {hub_id}, needs the Hugging Face hub, which does not answer"
+            except (ValueError, OSError, ImportError) as err:
+                why = f"the model behind it, {hub_id}, could not be loaded: {str(err).splitlines()[0][:200]}"
         out[role] = None if why else _NEW_TEXT_MODELS[role, hub_id]
-        if verbose and why:
-            print(f"{role} is {model.model_id}: saved predictions exist only for the loaded tweets, and {why}; "
-                  f"its scores on new tweets are skipped (shown as <NA>/NaN). Use a model that runs "
-                  f"(BASELINE/CANDIDATE = a hub id, 'vader' or 'minilm-logreg') to score them.")
-        elif verbose:
-            print(f"{role} is {model.model_id}: new tweets are scored by {hub_id}, the model behind that "
-                  "column (PRECOMPUTED_HUB_MODELS).")
+        if not verbose:
+            continue
+        if why is None:
+            print(f"{role} is {model.model_id}: new tweets are scored by {hub_id} (PRECOMPUTED_HUB_MODELS).")
+        elif (role, model.model_id) in _SKIPPED_BEFORE:
+            print(f"{role} is {model.model_id} and cannot score new tweets: its scores are skipped (<NA>/NaN).")
+        else:
+            _SKIPPED_BEFORE.add((role, model.model_id))
+            print(f"{role} is {model.model_id}: saved predictions exist only for the loaded tweets, and {why}. Its "
+                  "scores on new tweets are skipped (<NA>/NaN); the notebook goes on. To score them, set "
+                  f"{role.upper()} to a model that runs (a hub id or folder, 'vader', 'minilm-logreg').")
     return out
 
 

@@ -285,6 +285,14 @@ def test_name_bias_shows_in_results_and_flows_into_the_ship_memo(tmp_path):
 # models that cannot score new tweets (precomputed columns)
 # ------------------------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _fresh_skip_messages(monkeypatch):
+    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it)."""
+    import lab4.stress
+
+    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
+
+
 def _precomputed(role, column):
     def predict(texts):
         raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")

@@ -534,6 +534,14 @@ def test_scores_use_the_reviewed_labels_and_count_the_changes(tmp_path):
 # precomputed models in Step 7 (issue 12)
 # ------------------------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _fresh_skip_messages(monkeypatch):
+    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it)."""
+    import lab4.stress
+
+    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
+
+
 def _precomputed(role, column):
     def predict(texts):
         raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")
@@ -553,7 +561,8 @@ def test_precomputed_models_without_hub_skip_their_scores(tmp_path, df_eval, cap
     scored, summary = lab.score_generated_cases(cases, models, df_eval=df_eval, cache_dir=tmp_path)
     out = capsys.readouterr().out
     assert "baseline is precomputed:roberta" in out and "cardiffnlp/twitter-roberta-base-sentiment-latest" in out
-    assert "skipped" in out
+    assert out.count("saved predictions exist only") == 1  # said once at length, then in one line
+    assert "baseline is precomputed:roberta and cannot score new tweets: its scores are skipped" in out
     assert review["baseline_pred"].isna().all() and review["candidate_pred"].notna().all()
     assert scored["baseline_pred"].isna().all() and scored["baseline_fails"].isna().all()
     assert scored["agree"].isna().all()  # and a regression is <NA> unless the candidate is right (then False)
