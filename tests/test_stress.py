@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from keyword_models import EVAL_TWEETS, eval_table, make_models
+from keyword_models import eval_table, make_models
 
 import lab4_helpers as lab
 import lab4.stress
