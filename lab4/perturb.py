@@ -1,23 +1,29 @@
 """Step 7: CheckList-style perturbation tests (INV, DIR, MFT) of a slice's real tweets.
+
+Owns the test types (:class:`INV`, :class:`DIR`, :class:`MFT`), the perturbation functions (each ``text,
+rng -> new text``, or None when it does not apply), the word lists they draw from, the registry of tests that
+are run (``PERTURBATION_TESTS``) and :func:`run_perturbation_tests`.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
+from dataclasses import dataclass
 from typing import Callable
+from typing import ClassVar
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .cache import PredictionCache
 from .config import CACHE_DIR, _MODELS
 from .models import SentimentModel
 from .runtime import SEED
 from .slicing import _HASHTAG, _MENTION, _URL, _describe
 from .stats import _proportion
-from .stress import _require_models, _slice_predicate, _slice_rows
+from .stress import _predict_new, _require_models, _slice_predicate, _slice_rows, models_for_new_texts
 from .validate import _require_table
 
 
@@ -34,6 +40,24 @@ NEGATIVE_CLAUSES = ("Worst day ever.", "I hate this.", "So disappointed.", "Neve
 
 POSITIVE_CLAUSES = ("Best day ever!", "I love it.", "So happy right now.", "Absolutely amazing.",
                     "This made my day.")  # plainly positive, likewise
+
+# Names and places written for this project: people's first names from many cultures, cities and countries
+# from every continent. A name or place carries no sentiment, so swapping one for another must not change the
+# label (CheckList's INV name/location tests). Only listed words are found, written with a capital letter.
+PERSON_NAMES = ("Aisha", "Fatima", "Omar", "Ahmed", "Yusuf", "Priya", "Arjun", "Ananya", "Rahul", "Wei", "Mei",
+                "Hana", "Hiroshi", "Yuki", "Min-jun", "Kwame", "Amara", "Chidi", "Zanele", "Sofia", "Mateo",
+                "Diego", "Lucia", "Camila", "Olga", "Dmitri", "Ingrid", "Lars", "Emma", "Liam", "Olivia",
+                "Noah", "Sarah", "David", "Michael", "Jessica", "James", "Maria", "Tariq", "Aroha")
+
+CITIES = ("London", "Paris", "New York", "Los Angeles", "Chicago", "Toronto", "Mexico City", "Bogota", "Lima",
+          "Buenos Aires", "Sao Paulo", "Madrid", "Berlin", "Rome", "Istanbul", "Moscow", "Cairo", "Lagos",
+          "Nairobi", "Johannesburg", "Dubai", "Tehran", "Karachi", "Mumbai", "Delhi", "Dhaka", "Jakarta",
+          "Manila", "Bangkok", "Beijing", "Shanghai", "Seoul", "Tokyo", "Sydney", "Auckland")
+
+COUNTRIES = ("India", "China", "Japan", "Korea", "Vietnam", "Indonesia", "Pakistan", "Nigeria", "Kenya", "Ghana",
+             "Egypt", "Morocco", "Brazil", "Argentina", "Mexico", "Canada", "Peru", "Chile", "France", "Germany",
+             "Spain", "Italy", "Ireland", "Scotland", "England", "Poland", "Sweden", "Portugal", "Australia",
+             "New Zealand")
 
 MFT_THINGS = ("new album", "movie", "update", "game", "new phone", "season finale", "concert")  # fill {thing}
 
@@ -87,33 +111,77 @@ _NEGATABLE = re.compile(
     r"|\b(?P<subj>i|we|you|they)\s+(?P<verb>love|like|hate|want|need|enjoy|miss|think|care)\b")
 
 
-def _polarity(pred_conf: tuple[str, float]) -> float:
+Prediction = tuple  # (label, confidence): one model's prediction on one text
+
+
+def _polarity(prediction: Prediction) -> float:
     """A prediction on one axis: +conf for positive, -conf for negative, 0 for neutral (NaN conf counts as 1)."""
-    pred, conf = pred_conf
+    pred, conf = prediction
     sign = {"positive": 1.0, "negative": -1.0}.get(pred, 0.0)
     return sign * (conf if conf == conf else 1.0)
 
 
-def _same_label(before, after, expected) -> bool:
+def _same_label(before: Prediction, after: Prediction) -> bool:
     return after[0] == before[0]
 
 
-def _moves_away(before, after, expected) -> bool | None:
+def _moves_away(before: Prediction, after: Prediction) -> bool | None:
     start = _polarity(before)
     side = (start > 0) - (start < 0)
     return None if side == 0 else side * (_polarity(after) - start) < -DIR_TOLERANCE
 
 
-def _not_more_positive(before, after, expected) -> bool:
+def _not_more_positive(before: Prediction, after: Prediction) -> bool:
     return _polarity(after) <= _polarity(before) + DIR_TOLERANCE
 
 
-def _not_more_negative(before, after, expected) -> bool:
+def _not_more_negative(before: Prediction, after: Prediction) -> bool:
     return _polarity(after) >= _polarity(before) - DIR_TOLERANCE
 
 
-def _is_expected(before, after, expected) -> bool:
-    return after[0] == expected
+@dataclass(frozen=True)
+class INV:
+    """Invariance test: ``perturb`` changes something that carries no sentiment (a hashtag, a link, a name,
+    a typo), so the predicted label must stay the same. Fails on a tweet when the label changes."""
+
+    name: str
+    perturb: Callable[[str, random.Random], str | None]
+    expectation: str = "same label"
+    kind: ClassVar[str] = "INV"
+
+    def passes(self, before: Prediction, after: Prediction) -> bool | None:
+        """True / False, or None when the test does not apply to this prediction."""
+        return _same_label(before, after)
+
+
+@dataclass(frozen=True)
+class DIR:
+    """Directional test: ``perturb`` should move the prediction in a known direction; ``direction(before,
+    after)`` says whether it did (None: not applicable to this prediction, e.g. a neutral one for a test
+    that needs a side). Moves of at most DIR_TOLERANCE in confidence are noise."""
+
+    name: str
+    perturb: Callable[[str, random.Random], str | None]
+    direction: Callable[[Prediction, Prediction], bool | None]
+    expectation: str
+    kind: ClassVar[str] = "DIR"
+
+    def passes(self, before: Prediction, after: Prediction) -> bool | None:
+        return self.direction(before, after)
+
+
+@dataclass(frozen=True)
+class MFT:
+    """Minimum functionality test: no perturbation; ``templates`` are (text with ``{thing}``, label a careful
+    reader gives it) and the prediction on each filled-in template must be that label."""
+
+    name: str
+    templates: tuple[tuple[str, str], ...]
+    expectation: str = "the template's label"
+    kind: ClassVar[str] = "MFT"
+
+    def passes(self, prediction: Prediction, label: str) -> bool:
+        return prediction[0] == label
 
 
 def _rng(rng):
@@ -240,20 +308,89 @@ def append_positive_clause(text: str, rng=None) -> str | None:
     return _changed(text, f"{text.rstrip()} {_rng(rng).choice(POSITIVE_CLAUSES)}")
 
 
+def _word_pattern(words) -> re.Pattern:
+    """Any of ``words`` as a whole word, written as listed (capitalised); longest first ("New York" before "York")."""
+    return re.compile(r"(?<![\w@#])(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+                      + r")(?![\w-])")
+
+
+def _swap_words(text: str, pools: tuple, rng) -> str | None:
+    """Each listed word found in ``text`` replaced by another one from its own pool, never one the tweet
+    already has (the same word gets the same replacement throughout, two words never the same one); None
+    when no listed word occurs."""
+    rng, found, swaps = _rng(rng), [], {}
+    for pool in pools:
+        found += [(m.group(), pool) for m in _word_pattern(pool).finditer(text)]
+    if not found:
+        return None
+    taken = {word for word, _ in found}
+    for word, pool in found:
+        if word not in swaps:
+            swaps[word] = rng.choice([w for w in pool if w not in taken])
+            taken.add(swaps[word])
+    return _changed(text, _word_pattern(list(swaps)).sub(lambda m: swaps[m.group()], text))
+
+
+def change_name(text: str, rng=None) -> str | None:
+    """INV: replace each first name from PERSON_NAMES by another one from the list (None without one).
+
+    >>> import random; change_name("Sarah loved it, right Sarah?", random.Random(0))
+    'Olga loved it, right Olga?'
+    """
+    return _swap_words(text, (PERSON_NAMES,), rng)
+
+
+def change_place(text: str, rng=None) -> str | None:
+    """INV: replace each city from CITIES by another city, each country from COUNTRIES by another country.
+
+    >>> import random; change_place("rainy day in London", random.Random(0)), change_place("at home")
+    ('rainy day in Dhaka', None)
+    """
+    return _swap_words(text, (CITIES, COUNTRIES), rng)
+
+
+_TOLERANCE = f"no move toward the other side beyond {DIR_TOLERANCE}"
+
+# The tests run_perturbation_tests runs, in its output order (the MFT suite is chosen per slice).
+PERTURBATION_TESTS = (
+    *(INV(fn.__name__, fn) for fn in (add_hashtag, remove_hashtags, add_mention, remove_mentions, add_url,
+                                       remove_urls, add_neutral_emoji, change_case, add_typo, change_name,
+                                       change_place)),
+    DIR("add_negation", add_negation, _moves_away, f"moves away from its side by more than {DIR_TOLERANCE}"),
+    DIR("append_negative_clause", append_negative_clause, _not_more_positive, f"not more positive ({_TOLERANCE})"),
+    DIR("append_positive_clause", append_positive_clause, _not_more_negative, f"not more negative ({_TOLERANCE})"),
+)
+
+
+def _applicable_cases(test, pool: list[str], n_per_test: int, seed: int) -> list[tuple[str, str]]:
+    """(original, perturbed) for the first ``n_per_test`` tweets of ``pool`` that ``test.perturb`` changes."""
+    rng, found = random.Random(seed), []
+    for text in pool:
+        if len(found) == n_per_test:
+            break
+        new = test.perturb(text, rng)
+        if new is not None:
+            found.append((text, new))
+    return found
+
+
 def run_perturbation_tests(df_eval: pd.DataFrame, models: Mapping[str, SentimentModel], *,
                            slices: Mapping[str, Callable] | None = None, slice_name: str | None = None,
                            n_per_test: int = PERTURBATION_SAMPLE, seed: int = SEED,
-                           cache_dir: str | os.PathLike | None = CACHE_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           cache_dir: str | os.PathLike | None = CACHE_DIR, tests=PERTURBATION_TESTS,
+                           hub_models: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CheckList-style behavioural tests of both models on real tweets of a slice, no LLM needed (Step 7).
 
-    Each perturbation function (``text, rng -> text or None``) is tried on the slice's tweets (every tweet
-    of df_eval without ``slice_name``) in a shuffled order (``seed``) until ``n_per_test`` apply. A test
-    fails on a tweet when the model breaks its expectation, judged on the model's own predictions. The
-    position of a prediction is +conf (positive), -conf (negative) or 0 (neutral); moves of at most
-    DIR_TOLERANCE are noise.
+    Each test's perturbation (``text, rng -> text or None``) is tried on the slice's tweets (every tweet of
+    df_eval without ``slice_name``) in a shuffled order (``seed``) until ``n_per_test`` apply; a tweet it does
+    not apply to (no hashtag to remove, no name to change) is not counted. A test fails on a tweet when the
+    model breaks its expectation, judged on the model's own predictions. The position of a prediction is
+    +conf (positive), -conf (negative) or 0 (neutral); moves of at most DIR_TOLERANCE are noise.
+    ``tests`` (default PERTURBATION_TESTS) holds :class:`INV` and :class:`DIR` tests:
 
     - INV (add_hashtag, remove_hashtags, add_mention, remove_mentions, add_url, remove_urls,
-      add_neutral_emoji, change_case, add_typo): the predicted label must not change.
+      add_neutral_emoji, change_case, add_typo, change_name, change_place): the predicted label must not
+      change. change_name / change_place swap the names and places of PERSON_NAMES, CITIES and COUNTRIES.
     - DIR add_negation: a positive or negative prediction must move away from its side by more than
       DIR_TOLERANCE (change label, or lose that much confidence: negating one clause of a long tweet need
       not flip it). A neutral one is not applicable (a negated neutral statement, "the shop is not open",
@@ -264,6 +401,9 @@ def run_perturbation_tests(df_eval: pd.DataFrame, models: Mapping[str, Sentiment
     - MFT: the suite of MFT_SUITES matching the slice (MFT_SUITE_KEYS), {thing} filled from MFT_THINGS
       with ``seed``: the prediction must equal the template's label.
 
+    A precomputed model is replaced by its hub model for the new texts (see ``stress.models_for_new_texts``);
+    when none can run, that model's rows have n = 0 and an example saying it was not run.
+
     Returns ``(results, examples)``. ``results``: one row per test x model, columns ``test``, ``kind``
     (INV / DIR / MFT), ``model``, ``n`` (applicable cases), ``failures``, ``failure_rate`` in [0, 1]
     (lower is better; NaN when n == 0) with 95% Wilson ``lo`` / ``hi``, and ``example`` (one failure,
@@ -271,8 +411,6 @@ def run_perturbation_tests(df_eval: pd.DataFrame, models: Mapping[str, Sentiment
     ``kind``, ``model``, ``expected``, ``original``, ``perturbed``, ``pred_before``, ``pred_after``,
     ``conf_before``, ``conf_after`` (for MFT the template is ``original``, its prediction ``pred_after``).
     """
-    import random
-
     _require_table(df_eval, ["text"], "run_perturbation_tests", "df_eval from lab.build_eval_table")
     _require_models(models)
     if int(n_per_test) < 1:
@@ -280,50 +418,37 @@ def run_perturbation_tests(df_eval: pd.DataFrame, models: Mapping[str, Sentiment
     rows = _slice_rows(df_eval, slices, slice_name) if slice_name is not None else df_eval
     pool = list(dict.fromkeys(rows["text"].astype(str)))
     random.Random(seed).shuffle(pool)
-    tolerance = f"no move toward the other side beyond {DIR_TOLERANCE}"
-    tests = [(fn, "INV", _same_label, "same label") for fn in (
-        add_hashtag, remove_hashtags, add_mention, remove_mentions, add_url, remove_urls, add_neutral_emoji,
-        change_case, add_typo)] + [
-        (add_negation, "DIR", _moves_away, f"moves away from its side by more than {DIR_TOLERANCE}"),
-        (append_negative_clause, "DIR", _not_more_positive, f"not more positive ({tolerance})"),
-        (append_positive_clause, "DIR", _not_more_negative, f"not more negative ({tolerance})")]
-    cases = []  # (test, kind, check, expected, original, perturbed or None)
-    for fn, kind, check, expected in tests:
-        rng, found = random.Random(seed), 0
-        for text in pool:
-            if found == n_per_test:
-                break
-            new = fn(text, rng)
-            if new is not None:
-                cases.append((fn.__name__, kind, check, expected, text, new))
-                found += 1
     suite, rng = _mft_suite(slice_name, slices), random.Random(seed)
-    cases += [(f"mft_{suite}", "MFT", _is_expected, label, template.format(thing=rng.choice(MFT_THINGS)), None)
-              for template, label in MFT_SUITES[suite]]
-    texts = list(dict.fromkeys(t for c in cases for t in c[4:] if t is not None))
-    cache, preds = PredictionCache(cache_dir), {}
-    try:
-        for role in _MODELS:
-            out = models[role].predict(texts, cache=cache, progress=False)
-            preds[role] = dict(zip(texts, zip(out["pred"], out["conf"])))
-    finally:
-        cache.close()
+    mft = MFT(f"mft_{suite}", tuple((t.format(thing=rng.choice(MFT_THINGS)), label) for t, label in MFT_SUITES[suite]))
+    pairs = {test.name: _applicable_cases(test, pool, n_per_test, seed) for test in tests}
+    texts = list(dict.fromkeys([t for found in pairs.values() for pair in found for t in pair]
+                               + [text for text, _ in mft.templates]))
+    runnable = models_for_new_texts(models, hub_models=hub_models)
+    predicted = _predict_new(runnable, texts, cache_dir)
     results, failures = [], []
-    for test, test_kind in [(fn.__name__, kind) for fn, kind, *_ in tests] + [(f"mft_{suite}", "MFT")]:
-        group = [c for c in cases if c[0] == test]
+    for test in [*tests, mft]:
         for role in _MODELS:
-            p, n, bad = preds[role], 0, []
-            for _, kind, check, expected, original, new in group:
-                before, after = (p[original], p[new]) if new is not None else ((pd.NA, np.nan), p[original])
-                ok = check(before, after, expected)
+            if predicted[role] is None:
+                results.append((test.name, test.kind, role, 0, 0, np.nan, np.nan, np.nan,
+                                f"not run: {models[role].model_id} cannot score new tweets"))
+                continue
+            p = dict(zip(texts, zip(predicted[role]["pred"], predicted[role]["conf"])))
+            n, bad = 0, []
+            if isinstance(test, MFT):
+                checked = [(text, label, None, (pd.NA, np.nan), p[text], test.passes(p[text], label))
+                           for text, label in test.templates]
+            else:
+                checked = [(original, test.expectation, new, p[original], p[new], test.passes(p[original], p[new]))
+                           for original, new in pairs[test.name]]
+            for original, expected, new, before, after, ok in checked:
                 if ok is None:  # not applicable for this model's prediction
                     continue
                 n += 1
                 if not ok:
-                    bad.append({"test": test, "kind": kind, "model": role, "expected": expected, "original": original,
-                                "perturbed": new, "pred_before": before[0], "pred_after": after[0],
-                                "conf_before": before[1], "conf_after": after[1]})
-            results.append((test, test_kind, role, n, len(bad), *_proportion(len(bad), n),
+                    bad.append({"test": test.name, "kind": test.kind, "model": role, "expected": expected,
+                                "original": original, "perturbed": new, "pred_before": before[0],
+                                "pred_after": after[0], "conf_before": before[1], "conf_after": after[1]})
+            results.append((test.name, test.kind, role, n, len(bad), *_proportion(len(bad), n),
                             _example_text(bad[0]) if bad else ""))
             failures += bad
     return (pd.DataFrame(results, columns=_PERTURBATION_COLUMNS),

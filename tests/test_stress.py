@@ -1,71 +1,18 @@
-"""Tests of Step 7: prompt, parser, scoring, perturbations. Fake keyword models only."""
-import random
+"""Tests of lab4.stress (Step 7): prompt, generating or pasting, parser, label review, scoring. Keyword models."""
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from keyword_models import eval_table, make_models
 
 import lab4_helpers as lab
-import lab4.perturb
 import lab4.stress
-# ------------------------------------------------------------------------------------------------
-# fixtures: keyword "models" and a small df_eval built with the module's own Step 3-5 functions
-# ------------------------------------------------------------------------------------------------
-
-POSITIVE_WORDS = ("love", "great", "good", "best", "amazing", "happy", "fine")
-NEGATIVE_WORDS = ("hate", "worst", "bad", "awful", "terrible", "disappointed")
-
-
-def keyword_predict(texts, *, reads_negation=False):
-    """positive / negative by keyword, else neutral; ``reads_negation`` flips polarity after 'not'/n't."""
-    out = []
-    for text in texts:
-        low = text.lower()
-        pos = any(w in low for w in POSITIVE_WORDS)
-        neg = any(w in low for w in NEGATIVE_WORDS)
-        label = "positive" if pos and not neg else "negative" if neg and not pos else "neutral"
-        if reads_negation and label != "neutral" and ("not " in low or "n't" in low or "never" in low):
-            label = "negative" if label == "positive" else "positive"
-        out.append((label, 0.9 if label != "neutral" else 0.6))
-    return out
-
-
-def make_models(calls=None):
-    """baseline reads negation, candidate does not (the lab's hypothesis, in miniature)."""
-    def counted(role, **kw):
-        def predict(texts):
-            if calls is not None:
-                calls.append((role, list(texts)))
-            return keyword_predict(texts, **kw)
-        return predict
-
-    return {"baseline": lab.SentimentModel("baseline", "kw-neg", "fake", "kw-neg-1",
-                                           counted("baseline", reads_negation=True)),
-            "candidate": lab.SentimentModel("candidate", "kw", "fake", "kw-1", counted("candidate"))}
-
-
-EVAL_TWEETS = [
-    ("not bad at all, I liked it", "positive"), ("the movie was not good", "negative"),
-    ("I don't love this update", "negative"), ("never disappointed by this band", "positive"),
-    ("great game tonight #win", "positive"), ("worst service ever @user", "negative"),
-    ("the bus leaves at 9 http://t.co/abc", "neutral"), ("I love Mondays", "positive"),
-    ("the store is open today", "neutral"), ("it isn't open on Sunday", "neutral"),
-]
 
 
 @pytest.fixture
 def df_eval():
-    tweets = lab.add_slice_metadata(pd.DataFrame({"tweet_id": range(len(EVAL_TWEETS)),
-                                                  "text": [t for t, _ in EVAL_TWEETS],
-                                                  "label": [y for _, y in EVAL_TWEETS]}))
-    models = make_models()
-    parts = []
-    for role, model in models.items():
-        preds = model.predict_batch(list(tweets["text"]))
-        parts.append(tweets.assign(model=role, model_id=model.model_id, pred=[p for p, _ in preds],
-                                   conf=[c for _, c in preds]))
-    return lab.build_eval_table(pd.concat(parts, ignore_index=True))
+    return eval_table()
 
 
 @pytest.fixture
@@ -224,66 +171,11 @@ def test_parser_rejects_non_text():
 
 
 # ------------------------------------------------------------------------------------------------
-# perturbation functions
-# ------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("fn, text, expected", [
-    (lab4.perturb.remove_hashtags, "so #blessed today #tbt", "so blessed today tbt"),
-    (lab4.perturb.remove_hashtags, "no tags", None),
-    (lab4.perturb.add_mention, "love it", "@user love it"),
-    (lab4.perturb.remove_mentions, "RT @user: love it @bob", "RT love it"),
-    (lab4.perturb.remove_mentions, "love it", None),
-    (lab4.perturb.remove_urls, "look http://t.co/xyz now www.x.com", "look now"),
-    (lab4.perturb.remove_urls, "just http://t.co/xyz", "just"),
-    (lab4.perturb.remove_urls, "http://t.co/xyz", None),  # nothing left: not applicable
-    (lab4.perturb.change_case, "Not BAD", "not bad"),
-    (lab4.perturb.change_case, "already lower", None),
-    (lab4.perturb.add_typo, "ok so", None),  # no word of 4+ letters
-    (lab4.perturb.add_typo, "@someone #hashtag http://t.co/abcdef", None),  # only handles, tags and links
-    (lab4.perturb.add_negation, "the movie is good", "the movie is not good"),
-    (lab4.perturb.add_negation, "I can do it", "I cannot do it"),
-    (lab4.perturb.add_negation, "it's great", "it's not great"),
-    (lab4.perturb.add_negation, "I love it", "I don't love it"),
-    (lab4.perturb.add_negation, "it is not bad, it was fine", "it is not bad, it was not fine"),
-    (lab4.perturb.add_negation, "great stuff", None),
-    (lab4.perturb.add_negation, "and here I am.", None),  # an auxiliary that ends the clause is left alone
-    (lab4.perturb.add_negation, "it isn't good", None),
-])
-def test_perturbation_functions(fn, text, expected):
-    assert fn(text, random.Random(0)) == expected
-
-
-ALL_PERTURBATIONS = [lab4.perturb.add_hashtag, lab4.perturb.remove_hashtags, lab4.perturb.add_mention, lab4.perturb.remove_mentions, lab4.perturb.add_url,
-                     lab4.perturb.remove_urls, lab4.perturb.add_neutral_emoji, lab4.perturb.change_case, lab4.perturb.add_typo, lab4.perturb.add_negation,
-                     lab4.perturb.append_negative_clause, lab4.perturb.append_positive_clause]
-
-
-@pytest.mark.parametrize("fn", ALL_PERTURBATIONS, ids=lambda f: f.__name__)
-def test_perturbations_are_deterministic_and_skip_blank_text(fn):
-    text = "@user The Movie is GREAT #win http://t.co/abc"
-    first = [fn(text, random.Random(7)) for _ in range(3)]
-    assert first[0] is not None and len(set(first)) == 1 and first[0] != text
-    assert fn(text) == fn(text)  # default rng is seeded too
-    assert fn("", random.Random(7)) is None and fn("   ", random.Random(7)) is None
-
-
-def test_random_additions_use_the_documented_pools():
-    rng = random.Random(3)
-    assert lab4.perturb.add_hashtag("x", rng).split()[-1] in lab4.perturb.PERTURB_HASHTAGS
-    assert lab4.perturb.add_neutral_emoji("x", rng).split()[-1] in lab4.perturb.PERTURB_EMOJI
-    assert lab4.perturb.add_url("x", rng).split()[-1].startswith("http://t.co/")
-    assert lab4.perturb.append_negative_clause("x", rng)[2:] in lab4.perturb.NEGATIVE_CLAUSES
-    assert lab4.perturb.append_positive_clause("x", rng)[2:] in lab4.perturb.POSITIVE_CLAUSES
-    typo = lab4.perturb.add_typo("terrible", rng)
-    assert sorted(typo) == sorted("terrible") and typo != "terrible" and typo[0] + typo[-1] == "te"
-
-
-# ------------------------------------------------------------------------------------------------
 # score_generated_cases
 # ------------------------------------------------------------------------------------------------
 
-SUMMARY_COLUMNS = ["model", "n_cases", "failures", "failure_rate", "lo", "hi", "slice_n", "slice_error_rate",
-                   "slice_lo", "slice_hi", "regressions", "regression_rate"]
+SUMMARY_COLUMNS = ["model", "n_cases", "labels_changed", "failures", "failure_rate", "lo", "hi", "slice_n",
+                   "slice_error_rate", "slice_lo", "slice_hi", "regressions", "regression_rate"]
 
 
 def cases_frame(rows):
@@ -377,87 +269,322 @@ def test_in_slice_is_na_when_the_predicate_needs_columns_the_cases_lack(tmp_path
 
 
 # ------------------------------------------------------------------------------------------------
-# run_perturbation_tests
+# parse_generated_cases: bugs from pasted answers (issue 11 item 6)
 # ------------------------------------------------------------------------------------------------
 
-RESULT_COLUMNS = ["test", "kind", "model", "n", "failures", "failure_rate", "lo", "hi", "example"]
-EXAMPLE_COLUMNS = ["test", "kind", "model", "expected", "original", "perturbed", "pred_before", "pred_after",
-                   "conf_before", "conf_after"]
+@pytest.mark.parametrize("raw, expected", [
+    ('[{"text": "love it \ud83d\ude0d", "label": "positive"}]', [("love it 😍", "positive")]),  # Python literal
+    (r'[{"text": "love it \ud83d\ude0d", "label": "positive"}]', [("love it 😍", "positive")]),  # raw string
+    ("1. love it \ud83d\ude0d | positive", [("love it 😍", "positive")]),
+    (r"1. love it \ud83d\ude0d | positive", [("love it 😍", "positive")]),
+    ('[{"text": "half \ud83d", "label": "neutral"}]', [("half \ufffd", "neutral")]),  # a lone half: U+FFFD
+], ids=["json-literal", "json-raw", "line-literal", "line-raw", "lone-surrogate"])
+def test_escaped_emoji_become_emoji_and_every_text_encodes(raw, expected, tmp_path):
+    cases = lab.parse_generated_cases(raw, expected_n=None)
+    assert list(zip(cases["text"], cases["expected_label"])) == expected
+    cases["text"].str.encode("utf-8")  # what the prediction cache and Jupyter do with it
+    scored, _ = lab.score_generated_cases(cases, make_models(), cache_dir=tmp_path)
+    assert len(scored) == 1
 
 
-def test_perturbation_results_shape_and_determinism(tmp_path, df_eval, slices):
-    results, examples = lab.run_perturbation_tests(df_eval, make_models(), slices=slices, slice_name="has_negation",
-                                                   n_per_test=3, cache_dir=tmp_path)
-    assert list(results.columns) == RESULT_COLUMNS and list(examples.columns) == EXAMPLE_COLUMNS
-    tests = results["test"].unique().tolist()
-    assert tests[:9] == ["add_hashtag", "remove_hashtags", "add_mention", "remove_mentions", "add_url", "remove_urls",
-                         "add_neutral_emoji", "change_case", "add_typo"]
-    assert tests[9:] == ["add_negation", "append_negative_clause", "append_positive_clause", "mft_negation"]
-    assert (results.groupby("test", sort=False)["model"].apply(list) == pd.Series([["baseline", "candidate"]] * 13,
-                                                                                   index=tests)).all()
-    assert dict(zip(results["test"], results["kind"]))["add_negation"] == "DIR"
-    perturbed = results[results["kind"] != "MFT"]
-    assert (perturbed["n"] <= 3).all()
-    mft = results[results["kind"] == "MFT"]
-    assert (mft["n"] == len(lab4.perturb.MFT_SUITES["negation"])).all()
-    assert results.loc[results["n"] == 0, "failure_rate"].isna().all()  # e.g. no URL to remove in the slice
-    again, again_examples = lab.run_perturbation_tests(df_eval, make_models(), slices=slices,
-                                                       slice_name="has_negation", n_per_test=3, cache_dir=tmp_path)
-    pd.testing.assert_frame_equal(results, again)
-    pd.testing.assert_frame_equal(examples, again_examples)
-    assert set(examples["test"]) <= set(results.loc[results["failures"] > 0, "test"])
-    assert results.loc[results["failures"] > 0, "example"].str.len().gt(0).all()
+@pytest.mark.parametrize("line, label", [
+    ("1. great day | Positive 😊", "positive"),
+    ("1. great day | 😊 positive", "positive"),
+    ("1. oh great, another delay | Negative (sarcasm)", "negative"),
+    ("1. oh great, another delay -> Negative (sarcasm) 🙄", "negative"),
+    ("1. oh great, another delay | negative - sarcastic", "negative"),
+    ("1. the bus is at 9 | Neutral 🚌", "neutral"),
+    ("1. great day | Label: positive!", "positive"),
+    ("1. meh whatever | positive (or neutral)", None),
+    ("1. meh whatever | positive/negative", None),
+    ("1. meh whatever | not positive", None),
+    ("1. meh whatever | positively", None),
+])
+def test_labels_with_a_note_or_emoji(line, label):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = lab.parse_generated_cases(line, expected_n=1)
+    got = cases["expected_label"].iloc[0]
+    assert (None if pd.isna(got) else got) == label
+    assert cases["text"].iloc[0] in {"great day", "oh great, another delay", "the bus is at 9", "meh whatever"}
+    if label is None:
+        assert "not understood" in cases["issues"].iloc[0]
 
 
-def test_negation_blind_candidate_fails_add_negation_and_neutral_is_not_applicable(tmp_path, df_eval):
-    results, examples = lab.run_perturbation_tests(df_eval, make_models(), cache_dir=tmp_path)
-    neg = results[results["test"] == "add_negation"].set_index("model")
-    # neutral predictions are not applicable, so n is below the number of tweets add_negation changes
-    assert neg.loc["candidate", "failures"] == neg.loc["candidate", "n"] > 0  # ignores negation: never flips
-    assert neg.loc["baseline", "failures"] < neg.loc["baseline", "n"]
-    assert neg.loc["candidate", "n"] < sum(lab4.perturb.add_negation(t) is not None for t, _ in EVAL_TWEETS)
-    row = examples[(examples["test"] == "add_negation") & (examples["model"] == "candidate")].iloc[0]
-    assert row["pred_before"] == row["pred_after"] != "neutral"
-    assert "->" in neg.loc["candidate", "example"]
+def test_label_notes_in_json_and_tables_too():
+    json_paste = '[{"text": "a", "label": "Negative (sarcasm)"}, {"text": "b", "label": "Positive 😊"}]'
+    table = "| tweet | label |\n|---|---|\n| a | Negative (sarcasm) |\n| b | Positive 😊 |"
+    csv_paste = "text,label\na,Negative (sarcasm)\nb,Positive 😊"
+    for raw in (json_paste, table, csv_paste):
+        assert lab.parse_generated_cases(raw, expected_n=2)["expected_label"].tolist() == ["negative", "positive"]
 
 
-def test_directional_clauses_use_polarity_with_tolerance(tmp_path):
-    """A model that turns *more* positive after a negative clause fails; small confidence wobbles pass."""
-    df = pd.DataFrame({"text": ["I love it", "it is fine", "meh"]})
-
-    def predict(texts):  # positive 0.7 normally, 0.95 when a negative clause follows, 0.75 with a positive one
-        return [("positive", 0.95 if t.endswith(lab4.perturb.NEGATIVE_CLAUSES) else 0.75 if t.endswith(lab4.perturb.POSITIVE_CLAUSES)
-                 else 0.7) for t in texts]
-
-    model = lab.SentimentModel("candidate", "odd", "fake", "odd-1", predict)
-    results, _ = lab.run_perturbation_tests(df, {"baseline": model, "candidate": model}, cache_dir=tmp_path)
-    r = results.set_index(["test", "model"])
-    assert r.loc[("append_negative_clause", "candidate"), ["n", "failures"]].tolist() == [3, 3]  # +0.25 > 0.1
-    assert r.loc[("append_positive_clause", "candidate"), ["n", "failures"]].tolist() == [3, 0]
-    assert r.loc[("mft_basic", "candidate"), "n"] == len(lab4.perturb.MFT_SUITES["basic"])  # no slice: basic suite
+@pytest.mark.parametrize("raw, text", [
+    ("| tweet | label |\n|---|---|\n| love it \\| hate it | positive |", "love it | hate it"),
+    ("| # | tweet | label |\n|---|---|---|\n| 1 | a \\| b \\| c | neutral |", "a | b | c"),
+    ("1. love it \\| hate it | positive", "love it | hate it"),
+    ("1. love it \\| hate it -> positive", "love it | hate it"),
+])
+def test_markdown_escaped_pipe_is_a_pipe_in_the_tweet(raw, text):
+    cases = lab.parse_generated_cases(raw, expected_n=1)
+    assert cases["text"].tolist() == [text] and cases["expected_label"].notna().all()
 
 
-@pytest.mark.parametrize("slice_name, doc, suite", [
-    ("has_negation", "Negation.", "negation"), ("has_contrast", "But/though.", "contrast"),
-    ("lots_of_icons", "Emoji-heavy tweets.", "emoji"), ("short", "Short tweets.", "basic")])
-def test_mft_suite_follows_the_slice_name_or_description(tmp_path, slice_name, doc, suite):
-    def predicate(df):
-        return df["text"].str.len() > 0
-    predicate.__doc__ = doc
-    df = pd.DataFrame({"text": ["I love it"]})
-    results, examples = lab.run_perturbation_tests(df, make_models(), slices={slice_name: predicate},
-                                                   slice_name=slice_name, n_per_test=1, cache_dir=tmp_path)
-    assert results["test"].iloc[-1] == f"mft_{suite}"
-    mft = examples[examples["kind"] == "MFT"]
-    assert mft["perturbed"].isna().all() and mft["expected"].isin(lab.LABELS).all()
+@pytest.mark.parametrize("raw, expected", [
+    ("1. this is a long tweet that the chat window\nwrapped onto a second line | positive\n2. short one | negative",
+     [("this is a long tweet that the chat window wrapped onto a second line", "positive"), ("short one", "negative")]),
+    ("1. a tweet\nthat wraps\ntwice over | positive\n2. b | negative",
+     [("a tweet that wraps twice over", "positive"), ("b", "negative")]),
+    ("- first half of a tweet\n  indented second half\n- another tweet",
+     [("first half of a tweet indented second half", None), ("another tweet", None)]),
+    ("1. \"quoted tweet that\nwraps\" | neutral", [("quoted tweet that wraps", "neutral")]),
+    # not wraps: a labelled tweet, a blank line, a label line, chat, and plain unnumbered lines
+    ("1. a | positive\nb | negative", [("a", "positive"), ("b", "negative")]),
+    ("1. a\n\nb | negative", [("a", None), ("b", "negative")]),
+    ("1. Tweet: a\n   Label: positive\n2. Tweet: b\n   Label: negative", [("a", "positive"), ("b", "negative")]),
+    ("1. a\n2. b\nI hope these help.", [("a", None), ("b", None)]),
+    ("not bad at all\npositive\nnever again\nnegative", [("not bad at all", "positive"), ("never again", "negative")]),
+], ids=["two-lines", "three-lines", "indented", "quoted", "labelled-above", "blank-line", "label-lines", "chat",
+        "plain-lines"])
+def test_a_wrapped_tweet_is_one_case(raw, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = lab.parse_generated_cases(raw, expected_n=None)
+    assert [(t, None if pd.isna(y) else y) for t, y in zip(cases["text"], cases["expected_label"])] == expected
 
 
-def test_perturbation_errors(tmp_path, df_eval, slices):
-    with pytest.raises(ValueError, match="has no tweets"):
-        lab.run_perturbation_tests(df_eval, make_models(), slices=slices, slice_name="emoji_dense", cache_dir=tmp_path)
-    with pytest.raises(ValueError, match="unknown slice"):
-        lab.run_perturbation_tests(df_eval, make_models(), slices=slices, slice_name="nope", cache_dir=tmp_path)
-    with pytest.raises(ValueError, match="n_per_test=0"):
-        lab.run_perturbation_tests(df_eval, make_models(), n_per_test=0, cache_dir=tmp_path)
-    with pytest.raises(KeyError, match="missing column"):
-        lab.run_perturbation_tests(df_eval.drop(columns="text"), make_models(), cache_dir=tmp_path)
+def test_cases_are_numbered_from_one():
+    cases = lab.parse_generated_cases("1. a | positive\n2. b | negative", expected_n=2)
+    assert cases.index.name == "case" and cases.index.tolist() == [1, 2]
+
+
+# ------------------------------------------------------------------------------------------------
+# generate_cases: the GENERATOR parameter, against the loopback OpenAI-compatible stub
+# ------------------------------------------------------------------------------------------------
+
+ANSWER = "\n".join(f"{i}. {t} | {y}" for i, (t, y) in enumerate(
+    [("not bad at all", "positive"), ("I hate it", "negative"), ("bus at 9", "neutral")], 1))
+PASTED = "1. pasted tweet | neutral\n2. another pasted one | positive\n3. and a third | negative"
+
+
+def test_generate_cases_with_an_endpoint(tmp_path, capsys):
+    from openai_stub import serve
+
+    with serve({"three": ANSWER}) as stub:
+        env = {"OPENAI_BASE_URL": stub.url}
+        text, by, cases = lab.generate_cases("prompt", "openai:stub-model", pasted=PASTED, n=3, cache_dir=tmp_path,
+                                             env=env)
+        assert (text, by) == (ANSWER, "openai:stub-model")
+        assert cases["text"].tolist() == ["not bad at all", "I hate it", "bus at 9"]
+        out = capsys.readouterr().out
+        assert "Generated by stub-model (openai) for GENERATOR='openai:stub-model'" in out and ANSWER in out
+        stub.answers["three"] = PASTED  # the server would now answer otherwise: a re-run keeps the first tweets
+        again = lab.generate_cases("prompt", "openai:stub-model", pasted=PASTED, n=3, cache_dir=tmp_path, env=env)
+        assert again.text == ANSWER and len(stub.requests) == 1 and "reused from the cache" in capsys.readouterr().out
+        other_seed = lab.generate_cases("prompt", "openai:stub-model", n=3, seed=7, cache_dir=tmp_path, env=env)
+        assert other_seed.text == PASTED and len(stub.requests) == 2
+
+
+def test_generate_cases_without_generator_parses_the_paste(tmp_path, capsys):
+    text, by, cases = lab.generate_cases("prompt", None, pasted=PASTED, n=3, cache_dir=tmp_path)
+    assert (text, by) == (PASTED, "pasted") and cases["text"].iloc[0] == "pasted tweet"
+    assert capsys.readouterr().out.strip() == "Parsed the pasted GENERATED_CASES_TEXT (3 lines)."
+    assert not (tmp_path / "generations").exists()
+
+
+def test_failed_generation_falls_back_to_the_paste_with_the_reason(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    text, by, _ = lab.generate_cases("prompt", "openai:m", pasted=PASTED, n=3, cache_dir=tmp_path,
+                                     env={"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"}, timeout_s=2)
+    out = capsys.readouterr().out
+    assert (text, by) == (PASTED, "pasted")
+    assert "could not reach" in out and "Parsing the pasted GENERATED_CASES_TEXT instead" in out
+
+
+@pytest.mark.parametrize("pasted", [None, "", "   "])
+def test_nothing_generated_and_nothing_pasted_is_a_clear_error(tmp_path, pasted):
+    with pytest.raises(ValueError, match="Nothing is pasted either"):
+        lab.generate_cases("prompt", "offline", pasted=pasted, cache_dir=tmp_path)
+
+
+def test_generate_cases_rejects_an_unknown_generator(tmp_path):
+    with pytest.raises(ValueError, match="unknown generator 'gpt4'"):
+        lab.generate_cases("prompt", "gpt4", pasted=PASTED, cache_dir=tmp_path)
+
+
+def test_generate_cases_warns_about_the_generated_text(tmp_path):
+    with pytest.warns(UserWarning, match="found 3 cases, expected 10"):
+        lab.generate_cases("prompt", None, pasted=PASTED, cache_dir=tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------
+# review_cases and apply_label_fixes
+# ------------------------------------------------------------------------------------------------
+
+REVIEW_PASTE = "\n".join([
+    "1. I hate it | positive",                       # both models say negative: check this label
+    "2. not good at all | negative",                 # the models disagree: no flag
+    "3. i hate  IT | negative",                      # duplicate of case 1
+    "4. @user I love Mondays http://t.co/xyz | positive",  # a real tweet, with a new mention and link
+    "5. I love Monday's!! | positive",               # near-copy of a real tweet
+    "6. meh | sarcastic",                            # label not understood
+])
+
+
+@pytest.fixture
+def review_inputs(df_eval, slices):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = lab.parse_generated_cases(REVIEW_PASTE, expected_n=None)
+    return cases, df_eval, slices
+
+
+def test_review_flags_labels_duplicates_copies_and_off_slice(review_inputs, tmp_path):
+    cases, df_eval, slices = review_inputs
+    review = lab.review_cases(cases, make_models(), slices=slices, slice_name="has_negation",
+                              reference_texts=df_eval["text"], cache_dir=tmp_path)
+    assert review.index.name == "case" and review.index.tolist() == [1, 2, 3, 4, 5, 6]
+    assert list(review.columns) == ["text", "llm_label", "baseline_pred", "baseline_conf", "candidate_pred",
+                                    "candidate_conf", "in_slice", "check"]
+    check = review["check"]
+    assert check[1].startswith("check this label: both models say negative")
+    assert "check this label" not in check[2] and "off-slice" not in check[2]  # "not good" is in has_negation
+    assert "duplicate of case 1" in check[3]
+    assert "copy of a real tweet" in check[4]
+    assert check[5].startswith("near-copy of a real tweet (") and "I love Mondays" in check[5]
+    assert "label 'sarcastic' not understood" in check[6] and pd.isna(review.loc[6, "llm_label"])
+    assert all("off-slice: not in has_negation" in check[k] for k in (1, 3, 4, 5, 6))
+    assert review["in_slice"].tolist() == [False, True, False, False, False, False]
+
+
+def test_review_without_slice_or_references_flags_less(review_inputs, tmp_path):
+    cases, _, _ = review_inputs
+    review = lab.review_cases(cases, make_models(), cache_dir=tmp_path)
+    assert review["in_slice"].isna().all() and not review["check"].str.contains("off-slice|copy").any()
+
+
+@pytest.mark.parametrize("fixes, llm, expected, changed", [
+    ({}, ["positive", "negative"], ["positive", "negative"], [False, False]),
+    (None, ["positive", "negative"], ["positive", "negative"], [False, False]),
+    ({1: "negative"}, ["positive", "negative"], ["negative", "negative"], [True, False]),
+    ({2: " Negative "}, ["positive", "negative"], ["positive", "negative"], [False, False]),  # confirmed
+    ({1: "neutral", 2: "positive"}, ["positive", "negative"], ["neutral", "positive"], [True, True]),
+])
+def test_apply_label_fixes(fixes, llm, expected, changed):
+    cases = lab.parse_generated_cases("1. meh | positive\n2. ugh | negative", expected_n=2)
+    reviewed = lab.apply_label_fixes(cases, fixes)
+    assert reviewed["llm_label"].tolist() == llm and reviewed["expected_label"].tolist() == expected
+    assert reviewed["label_changed"].tolist() == changed
+    assert list(reviewed.columns) == ["text", "llm_label", "expected_label", "label_changed", "line", "issues"]
+    assert cases["expected_label"].tolist() == ["positive", "negative"]  # the input is unchanged
+    again = lab.apply_label_fixes(reviewed, {})  # re-applying keeps what the LLM said
+    assert again["llm_label"].tolist() == llm and again["expected_label"].tolist() == llm
+
+
+def test_a_fix_gives_a_missing_label():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = lab.parse_generated_cases("1. meh | sarcastic\n2. ugh", expected_n=2)
+    reviewed = lab.apply_label_fixes(cases, {1: "negative"})
+    assert reviewed["expected_label"].tolist()[0] == "negative" and pd.isna(reviewed["expected_label"].iloc[1])
+    assert reviewed["label_changed"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("fixes, error, message", [
+    ({12: "negative"}, ValueError, "case 12 does not exist; the review table numbers them 1-2"),
+    ({0: "negative"}, ValueError, "case 0 does not exist"),
+    ({"1": "negative"}, ValueError, "write {1: ...} without quotes"),
+    ({True: "negative"}, ValueError, "case True does not exist"),
+    ({1: "negatve"}, ValueError, "LABEL_FIXES\\[1\\] = 'negatve' is not a label; use one of 'negative'"),
+    ({1: "neg"}, ValueError, "'neg' is not a label"),
+    ({1: None}, ValueError, "LABEL_FIXES\\[1\\] = None is not a label"),
+    ({9: "x", 1: "y"}, ValueError, "case 9 does not exist.*LABEL_FIXES\\[1\\] = 'y'"),  # every problem at once
+    ([(1, "negative")], TypeError, "LABEL_FIXES must be a dict of case number -> label"),
+])
+def test_bad_label_fixes_are_clear_errors(fixes, error, message):
+    cases = lab.parse_generated_cases("1. meh | positive\n2. ugh | negative", expected_n=2)
+    with pytest.raises(error, match=message):
+        lab.apply_label_fixes(cases, fixes)
+
+
+def test_case_numbers_survive_dropping_a_case():
+    cases = lab.parse_generated_cases("1. a | positive\n2. b | negative\n3. c | neutral", expected_n=3).drop(index=2)
+    reviewed = lab.apply_label_fixes(cases, {3: "positive"})
+    assert reviewed.index.tolist() == [1, 3] and reviewed.loc[3, "expected_label"] == "positive"
+    with pytest.raises(ValueError, match="case 2 does not exist"):
+        lab.apply_label_fixes(cases, {2: "positive"})
+
+
+def test_scores_use_the_reviewed_labels_and_count_the_changes(tmp_path):
+    cases = lab.parse_generated_cases("1. I hate it | positive\n2. I love it | positive", expected_n=2)
+    _, before = lab.score_generated_cases(cases, make_models(), cache_dir=tmp_path)
+    scored, after = lab.score_generated_cases(lab.apply_label_fixes(cases, {1: "negative"}), make_models(),
+                                              cache_dir=tmp_path)
+    assert before.set_index("model")["failures"].tolist() == [1, 1]
+    assert after.set_index("model")["failures"].tolist() == [0, 0]
+    assert before["labels_changed"].isna().all() and after["labels_changed"].tolist() == [1, 1]
+    assert scored.index.name == "case" and scored["llm_label"].tolist() == ["positive", "positive"]
+
+
+# ------------------------------------------------------------------------------------------------
+# precomputed models in Step 7 (issue 12)
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _fresh_skip_messages(monkeypatch):
+    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it)."""
+    import lab4.stress
+
+    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
+
+
+def _precomputed(role, column):
+    def predict(texts):
+        raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")
+    return lab.SentimentModel(role, f"precomputed:{column}", "precomputed", f"pre-{column}", predict)
+
+
+def test_precomputed_course_columns_map_to_the_course_models():
+    from lab4.models import ONLINE_BASELINE, ONLINE_CANDIDATE, PRECOMPUTED_HUB_MODELS
+
+    assert PRECOMPUTED_HUB_MODELS == {"roberta": ONLINE_BASELINE, "gpt2": ONLINE_CANDIDATE}
+
+
+def test_precomputed_models_without_hub_skip_their_scores(tmp_path, df_eval, capsys):
+    models = {"baseline": _precomputed("baseline", "roberta"), "candidate": make_models()["candidate"]}
+    cases = lab.parse_generated_cases("1. I hate it | negative\n2. I love it | positive", expected_n=2)
+    review = lab.review_cases(cases, models, cache_dir=tmp_path)
+    scored, summary = lab.score_generated_cases(cases, models, df_eval=df_eval, cache_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert "baseline is precomputed:roberta" in out and "cardiffnlp/twitter-roberta-base-sentiment-latest" in out
+    assert out.count("saved predictions exist only") == 1  # said once at length, then in one line
+    assert "baseline is precomputed:roberta and cannot score new tweets: its scores are skipped" in out
+    assert review["baseline_pred"].isna().all() and review["candidate_pred"].notna().all()
+    assert scored["baseline_pred"].isna().all() and scored["baseline_fails"].isna().all()
+    assert scored["agree"].isna().all()  # and a regression is <NA> unless the candidate is right (then False)
+    assert scored["regression"].tolist() == [pd.NA if f else False for f in scored["candidate_fails"]]
+    s = summary.set_index("model")
+    assert s.loc["baseline", ["failures", "failure_rate", "regressions"]].isna().all()
+    assert s.loc["candidate", "failures"] == 0 and pd.isna(s.loc["candidate", "regressions"])
+    assert s.loc["baseline", "slice_n"] == len(df_eval)  # the real data's numbers stay
+
+
+def test_precomputed_column_without_a_listed_model_says_so(tmp_path, capsys):
+    models = {"baseline": _precomputed("baseline", "my_model"), "candidate": make_models()["candidate"]}
+    lab.score_generated_cases(lab.parse_generated_cases("1. a | negative", expected_n=1), models, cache_dir=tmp_path)
+    assert "no hub model is listed for column 'my_model' in PRECOMPUTED_HUB_MODELS" in capsys.readouterr().out
+
+
+def test_precomputed_model_is_scored_by_its_hub_model(tmp_path):
+    pytest.importorskip("transformers")
+    from tiny_classifier import build_tiny_classifier
+
+    folder = str(build_tiny_classifier(tmp_path / "roberta-standin"))
+    models = {"baseline": _precomputed("baseline", "roberta"), "candidate": make_models()["candidate"]}
+    cases = lab.parse_generated_cases("1. I hate it | negative\n2. I love it | positive", expected_n=2)
+    scored, summary = lab.score_generated_cases(cases, models, cache_dir=tmp_path, hub_models={"roberta": folder})
+    assert scored["baseline_pred"].isin(lab.LABELS).all() and summary["failure_rate"].notna().all()
