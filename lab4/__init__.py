@@ -5,6 +5,7 @@ Step by step, what lives where:
 
 =================  ==========================================================================
 ``runtime``        Step 1: seeds, Colab detection, "does this host answer?" network checks
+``colab``          Step 1 on Colab: install what Colab lacks, pinning its numpy, pandas and torch
 ``data``           Step 2: reading CSVs and ``tweet_eval``, labels, row accounting
 ``slicing``        Step 3: metadata columns, the slice registry, the shipped slices
 ``cache``          Step 4: the on-disk prediction cache and batching by length
@@ -14,10 +15,13 @@ Step by step, what lives where:
 ``discovery``      Step 5: sliceline search and rediscovered hypotheses
 ``tracking``       Step 6: Weights & Biases (mode, run, logging, reading runs back)
 ``report``         Steps 6-7: plots and the ship memo
-``stress``         Step 7: generation prompt, answer parser, scoring generated cases
+``stress``         Step 7: generation prompt, answer parser, label review, scoring generated cases
+``generate``       Step 7: LLM generators (hub model, OpenAI-compatible endpoint, copy-paste)
 ``perturb``        Step 7: INV / DIR / MFT perturbation tests
 ``deliverables``   what counts as each deliverable; the self-check
-``keyscan``        finding secrets in notebook text
+``keyscan``        finding API keys (W&B, OpenAI, Anthropic, Hugging Face, Google, GitHub, ...) in notebooks
+``display``        every step: readable, page-width views of the tables (``lab.show``)
+``progress``       progress bars that leave one line in a saved notebook
 ``config``         the few settings several modules share
 ``validate``       the one DataFrame-argument checker and its error
 ``tools``          instructor/TA command line: release, summary, where (never imported by students)

@@ -26,7 +26,8 @@ VIEWS = {
     "overall": ("model", "n", "accuracy", "macro_f1", "recall_negative", "recall_neutral", "recall_positive"),
     "discovered": ("rank", "target", "slice", "n", "error_rate", "baseline_acc", "candidate_acc", "regressions",
                    "fixes", "q_bh", "rediscovers"),
-    "synthetic_summary": ("model", "n_cases", "failures", "failure_rate", "slice_n", "slice_error_rate"),
+    "synthetic_summary": ("model", "n_cases", "failures", "failure_rate", "slice_n", "slice_error_rate",
+                          "labels_changed"),
     "perturbation_results": ("test", "kind", "model", "n", "failures", "failure_rate"),
     "ship_memo": ("item", "evidence", "reading"),
     "describe_slices": ("slice", "description", "n", "share"),
@@ -45,7 +46,7 @@ _COUNT = re.compile(r"^(n|n_.*|rows|correct|regressions|improvements|fixes|failu
                     r"confident_regressions|both_wrong|both_correct|rank|tweet_id)$")
 _PVALUE = re.compile(r"^(p|q|p_.*|q_.*)$")
 _SIGNED = re.compile(r"^(delta|net_change|.*_change)$")
-_WIDE_TEXT = ("value", "text", "description", "evidence", "reading", "example", "original", "perturbed", "issues",
+_WIDE_TEXT = ("value", "check", "text", "description", "evidence", "reading", "example", "original", "perturbed", "issues",
               "reason", "hypothesis", "note", "message")
 
 

@@ -327,6 +327,7 @@ def _hub_generate(model_id: str, prompt: str, *, seed: int | None, timeout_s: fl
                       f"hub:{DEFAULT_HUB_MODEL}")
     inputs = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
                                            return_tensors="pt", return_dict=True).to(device)
+    inputs.pop("token_type_ids", None)  # some tokenizers add it; older transformers' generate() rejects it
     options = dict(max_new_tokens=max_new_tokens, max_time=timeout_s, do_sample=seed is not None)
     if seed is not None:
         options.update(temperature=TEMPERATURE, top_p=0.9)

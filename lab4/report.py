@@ -165,6 +165,10 @@ def _slice_rows(stats, alpha):
 def _stress_row(synthetic_summary):
     _require_table(synthetic_summary, ["model", "failure_rate", "lo", "hi"], "ship_memo (synthetic_summary)")
     s = synthetic_summary.set_index("model")
+    if s.loc[list(_MODELS), "failure_rate"].isna().any():
+        return ("stress test failure rate", "not scored for " + ", ".join(
+            m for m in _MODELS if pd.isna(s.loc[m, "failure_rate"])),
+            "no comparison: a model here cannot score new tweets (see the scoring cell's message)"), False
     worse = bool(s.loc["candidate", "lo"] > s.loc["baseline", "hi"])
     row = ("stress test failure rate",
            "; ".join(f"{m} {_fmt_ci(s.loc[m, 'failure_rate'], s.loc[m, 'lo'], s.loc[m, 'hi'])}" for m in _MODELS),
@@ -176,6 +180,9 @@ def _stress_row(synthetic_summary):
 
 def _perturbation_row(perturbations):
     _require_table(perturbations, ["test", "model", "failure_rate", "lo", "hi"], "ship_memo (perturbations)")
+    if perturbations.empty or perturbations["failure_rate"].isna().all():
+        return ("perturbation tests", "not run",
+                "no perturbation test could run (a model here cannot score new tweets)"), []
     wide = perturbations.pivot_table(index="test", columns="model", values=["failure_rate", "lo", "hi"],
                                      aggfunc="first", sort=False)
     brittle = [t for t in wide.index if wide.loc[t, ("lo", "candidate")] > wide.loc[t, ("hi", "baseline")]]

@@ -147,3 +147,16 @@ def test_too_small_is_one_definition(table):
     flag = bool(got.loc[got["slice"] == "all", "too_small"].iloc[0])
     expected = bool(lab4.metrics.too_small([35], [18], [18])[0])
     assert flag == expected is True
+
+
+def test_memo_says_when_stress_and_perturbation_tests_could_not_run():
+    labels = ["negative", "neutral", "positive"] * 20
+    df_eval = _eval_from(labels, labels, labels)
+    unscored = pd.DataFrame({"model": ["baseline", "candidate"], "failure_rate": [np.nan, 0.2], "lo": [np.nan, 0.1],
+                             "hi": [np.nan, 0.4]})
+    skipped = pd.DataFrame({"test": ["add_hashtag"] * 2, "model": ["baseline", "candidate"],
+                            "failure_rate": [np.nan, np.nan], "lo": [np.nan] * 2, "hi": [np.nan] * 2})
+    memo = lab.ship_memo(lab.slice_stats(df_eval, {}), lab.overall_metrics(df_eval), synthetic_summary=unscored,
+                         perturbations=skipped).set_index("item")
+    assert memo.loc["stress test failure rate", "evidence"] == "not scored for baseline"
+    assert memo.loc["perturbation tests", "evidence"] == "not run"
