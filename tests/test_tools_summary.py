@@ -72,8 +72,8 @@ OWN_CASES = '''"""
 9. not sure if the store opens at 9 🤔 | neutral
 10. wasn't expecting much but wow 😍 | positive
 """
-GENERATOR = "openai:gpt-4o-mini"
-LABEL_FIXES = {2: "negative"}'''
+GENERATOR = "openai:gpt-4o-mini"'''
+FIXES = 'LABEL_FIXES = {2: "negative"}\nreviewed_cases = lab.apply_label_fixes(cases, LABEL_FIXES)\n'
 
 HYPERLINK = '=HYPERLINK("http://example.com/x", "The candidate misreads negated praise")'
 
@@ -89,7 +89,7 @@ def _alice(nb):
     return {"slices": OWN_SLICES, "notes": NOTES_BY_CODE,
             "hypothesis": replace_assignment(hypothesis, "HYPOTHESIS", repr(HYPERLINK)),
             "cases": replace_assignment(cases, "GENERATED_CASES_TEXT", OWN_CASES),
-            "discussion": f"DISCUSSION_ANSWERS = {ANSWERS!r}\n"}
+            "fixes": FIXES, "discussion": f"DISCUSSION_ANSWERS = {ANSWERS!r}\n"}
 
 
 def _bob(nb):
@@ -240,7 +240,9 @@ def test_counts_the_old_summary_got_wrong(folder):
     slices = alice["deliverables"]["slices"]["facts"]
     assert len(slices["own"]) == 5 and slices["undescribed"] == ["link_few_words"]   # the lambda counts, flagged
     assert alice["deliverables"]["notes"]["status"] == NEEDS_RUNNING                  # comprehension: not 0/N
-    assert alice["deliverables"]["cases"]["facts"]["own"] == 10                        # kept "# SAMPLE" line
+    assert alice["deliverables"]["cases"]["status"] == NEEDS_RUNNING                  # GENERATOR set: run tells
+    executed = summary_module.summarize_notebook(folder["paths"]["alice"])
+    assert executed["deliverables"]["cases"]["facts"]["own"] == 10                     # kept "# SAMPLE" line
     bob = summary_module.summarize_notebook(folder["paths"]["bob_cleared"])
     notes = bob["deliverables"]["notes"]["facts"]
     assert (notes["done"], notes["total"]) == (3, 14)                   # out of all slices, not of 4 notes
@@ -269,7 +271,7 @@ def test_run_facts(folder):
     assert "tweets.csv" in alice["data"] and alice["models"] == {"baseline": "vader", "candidate": "vader"}
     assert (alice["generator"], alice["labels_changed"], alice["wandb_mode"]) == ("openai:gpt-4o-mini", 1, "offline")
     bob = summary_module.summarize_notebook(folder["paths"]["bob"])["run"]
-    assert (bob["generator"], bob["labels_changed"]) == ("unknown", "unknown")     # an older notebook's cells
+    assert (bob["generator"], bob["labels_changed"]) == ("none (copy-paste)", 0)    # the untouched Step 7 cells
     cleared_alice = summary_module.summarize_notebook(folder["paths"]["alice_cleared"])["run"]
     assert cleared_alice["data"] == cleared_alice["wandb_mode"] == NEEDS_RUNNING
     assert (cleared_alice["generator"], cleared_alice["labels_changed"]) == ("openai:gpt-4o-mini", 1)
@@ -354,7 +356,7 @@ def test_report_of_executed_notebook(folder, capsys):
     assert lab4.tools.__main__.main(["summary", str(folder["paths"]["bob"])]) == 0
     report = capsys.readouterr().out
     for expected in ["Self-check: 1/6 (its saved record)", "[FAIL] notes: ", "contrsat_long",
-                     "W&B mode: offline", "Step 7 generator: unknown", "Overall: baseline accuracy",
+                     "W&B mode: offline", "Step 7 generator: none (copy-paste)", "Overall: baseline accuracy",
                      "Hypothesis (our SAMPLE): The candidate gains least", "Own slices: mention_question, contrast_long",
                      "0 of the student's own, 10 of our sample", "[WARN] API key in variable wandb_key: 0123…"]:
         assert expected in report, expected

@@ -86,6 +86,11 @@ def _calls(node, name):
             or (isinstance(func, ast.Attribute) and func.attr == name))
 
 
+def _calls_function(node, name):
+    """``name(...)`` or ``something.name(...)``, whatever the arguments."""
+    return isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == name
+
+
 def _tracked(node):
     return isinstance(node, ast.Name) and node.id in _TRACKED
 
@@ -146,6 +151,9 @@ class _Sources:
                   else node.target if isinstance(node, ast.AnnAssign) and node.value else None)
         if _tracked(target):
             return self._assign(target.id, node.value, index)
+        if isinstance(target, ast.Tuple) and _calls_function(node.value, "generate_cases") \
+                and GENERATOR_VARIABLE in self.values and self.values[GENERATOR_VARIABLE] is None:
+            return  # no generator: generate_cases hands back the pasted GENERATED_CASES_TEXT unchanged
         if isinstance(target, ast.Subscript) and _tracked(target.value):
             return self._set_item(target.value.id, target.slice, node.value, index)
         if isinstance(node, ast.Delete) and all(isinstance(t, ast.Subscript) and _tracked(t.value)
