@@ -53,7 +53,8 @@ from lab4.data import load_tweets, normalise_labels, row_accounting
 from lab4.slicing import add_slice, add_slice_metadata, default_slices, describe_slices, metadata_columns, slice_masks
 
 # Step 4: models
-from lab4.models import SentimentModel, load_models, plan_inference, run_models, verify_minilm_weights
+from lab4.models import SentimentModel, load_models, run_models, verify_minilm_weights
+from lab4.budget import plan_inference
 
 # Step 5: metrics, evidence per slice, discovery
 from lab4.stats import mcnemar_exact_p, paired_delta_interval, wilson_interval
@@ -66,8 +67,9 @@ from lab4.report import plot_regressions, plot_slice_accuracy
 from lab4.tracking import log_to_wandb, notes_table, read_offline_tables, run_config, summary_numbers
 
 # Step 7: stress tests and the ship memo
-from lab4.stress import (apply_label_fixes, build_generation_prompt, generate_cases, parse_generated_cases,
-                         review_cases, score_generated_cases)
+from lab4.stress import build_generation_prompt, generate_cases, score_generated_cases
+from lab4.review import apply_label_fixes, review_cases
+from lab4.paste import parse_generated_cases
 from lab4.perturb import run_perturbation_tests
 from lab4.report import ship_memo, ship_recommendation
 

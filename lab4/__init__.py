@@ -10,12 +10,15 @@ Step by step, what lives where:
 ``slicing``        Step 3: metadata columns, the slice registry, the shipped slices
 ``cache``          Step 4: the on-disk prediction cache and batching by length
 ``models``         Step 4: model wrappers, loading by source, running them on every tweet
+``budget``         Step 4: the time estimate, and sampling down to a time budget
 ``stats``          Step 5: Wilson, exact McNemar, paired interval, Benjamini-Hochberg
 ``metrics``        Step 5: eval table, overall/slice/regression metrics, per-slice verdicts
 ``discovery``      Step 5: sliceline search and rediscovered hypotheses
 ``tracking``       Step 6: Weights & Biases (mode, run, logging, reading runs back)
 ``report``         Steps 6-7: plots and the ship memo
-``stress``         Step 7: generation prompt, answer parser, label review, scoring generated cases
+``stress``         Step 7: generation prompt, getting the LLM's answer, scoring generated cases
+``paste``          Step 7: reading an LLM's answer (lists, ``text | label``, JSON, CSV, tables) into cases
+``review``         Step 7: the label review table and the student's LABEL_FIXES
 ``generate``       Step 7: LLM generators (hub model, OpenAI-compatible endpoint, copy-paste)
 ``perturb``        Step 7: INV / DIR / MFT perturbation tests
 ``deliverables``   what counts as each deliverable; the self-check

@@ -161,7 +161,7 @@ def hypothesis_is_sample(text) -> bool:
 def _sample_case_texts() -> frozenset:
     import warnings
 
-    from .stress import parse_generated_cases
+    from .paste import parse_generated_cases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -252,7 +252,7 @@ class _Sources:
 
 def _parse_pasted_cases(text):
     """(texts, labels) of a pasted GENERATED_CASES_TEXT, through the notebook's own parser."""
-    from ..stress import parse_generated_cases
+    from ..paste import parse_generated_cases
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
