@@ -125,6 +125,7 @@ def apply_label_fixes(cases: pd.DataFrame, fixes: Mapping[int, str] | None) -> p
     Raises ``TypeError`` when ``fixes`` is not a dict, and one ``ValueError`` naming every unknown case number
     and every label that is not negative / neutral / positive.
 
+    >>> from lab4.paste import parse_generated_cases
     >>> cases = parse_generated_cases("1. meh | positive\\n2. ugh | negative", expected_n=2)
     >>> apply_label_fixes(cases, {1: "neutral"})[["llm_label", "expected_label", "label_changed"]].values.tolist()
     [['positive', 'neutral', True], ['negative', 'negative', False]]
