@@ -167,7 +167,7 @@ def show(frame: pd.DataFrame, columns=None, *, max_rows: int | None = None, inte
         if base in renamed:
             continue
         if pd.api.types.is_bool_dtype(series):
-            formats[col] = lambda v: "yes" if v else ""
+            formats[col] = lambda v: "" if pd.isna(v) else ("yes" if v else "")
         elif _PVALUE.match(str(base)) and pd.api.types.is_numeric_dtype(series):
             formats[col] = fmt_p
         elif _COUNT.match(str(base)) and pd.api.types.is_numeric_dtype(series):

@@ -213,14 +213,14 @@ def build_roberta_sentiment(folder, seed: int = SEED) -> Path:
     (vocab.json/merges.txt trained here; '😍' encodes to byte tokens, never ``<unk>``);
     ``id2label={0: 'negative', 1: 'neutral', 2: 'positive'}``. Returns the folder as a Path.
     """
-    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizerFast
+    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizer
 
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         # roberta-base's order: <s>=0, <pad>=1, </s>=2, <unk>=3 ... <mask> is the last id.
         _write_vocab_and_merges(_train_byte_level_bpe(["<s>", "<pad>", "</s>", "<unk>"]), Path(tmp),
                                 append=["<mask>"])
-        tokenizer = RobertaTokenizerFast.from_pretrained(tmp, model_max_length=512)
+        tokenizer = RobertaTokenizer.from_pretrained(tmp, model_max_length=512)
         vocab_files = _vocab_files(Path(tmp))
     config = RobertaConfig(
         vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
@@ -240,12 +240,12 @@ def build_gpt2_sentiment(folder, seed: int = SEED) -> Path:
     special token is ``<|endoftext|>`` (last id) and which has NO pad token; ``config.pad_token_id``
     is None; ``id2label`` is ``LABEL_0``, ``LABEL_1``, ``LABEL_2``. Returns the folder as a Path.
     """
-    from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2TokenizerFast
+    from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2Tokenizer
 
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         _write_vocab_and_merges(_train_byte_level_bpe([]), Path(tmp), append=["<|endoftext|>"])
-        tokenizer = GPT2TokenizerFast.from_pretrained(tmp, model_max_length=1024)
+        tokenizer = GPT2Tokenizer.from_pretrained(tmp, model_max_length=1024)
         vocab_files = _vocab_files(Path(tmp))
     if tokenizer.pad_token is not None:  # some versions may default one; the hub tokenizer has none
         tokenizer.pad_token = None
@@ -265,12 +265,12 @@ def build_two_label(folder, seed: int = SEED) -> Path:
     DistilBertForSequenceClassification with random weights, lower-casing WordPiece tokenizer
     without emoji in its vocabulary, ``id2label={0: 'NEGATIVE', 1: 'POSITIVE'}``. Returns the folder.
     """
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification, DistilBertTokenizerFast
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification, DistilBertTokenizer
 
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         _write_wordpiece_vocab(Path(tmp))
-        tokenizer = DistilBertTokenizerFast.from_pretrained(tmp, do_lower_case=True, model_max_length=512)
+        tokenizer = DistilBertTokenizer.from_pretrained(tmp, do_lower_case=True, model_max_length=512)
         vocab_files = _vocab_files(Path(tmp))
     config = DistilBertConfig(
         vocab_size=len(tokenizer), dim=HIDDEN, n_layers=LAYERS, n_heads=HEADS, hidden_dim=INTERMEDIATE,
@@ -287,12 +287,12 @@ def build_wordpiece_sentiment(folder, seed: int = SEED) -> Path:
     as '😍' map to ``[UNK]``), ``id2label={0: 'negative', 1: 'neutral', 2: 'positive'}``.
     Returns the folder as a Path.
     """
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         _write_wordpiece_vocab(Path(tmp))
-        tokenizer = BertTokenizerFast.from_pretrained(tmp, do_lower_case=True, model_max_length=512)
+        tokenizer = BertTokenizer.from_pretrained(tmp, do_lower_case=True, model_max_length=512)
         vocab_files = _vocab_files(Path(tmp))
     config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,

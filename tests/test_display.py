@@ -65,3 +65,9 @@ def test_plain_text_form_is_the_formatted_table(tables):
     text = repr(lab.show(tables["slice_stats"]))
     assert "verdict" in text and "Styler object" not in text
     assert re.search(r"[+-]\d\.\d{3} \[", text)
+
+
+def test_flags_with_missing_values_show_blank():
+    frame = pd.DataFrame({"text": ["a", "b", "c"], "candidate_fails": pd.array([True, False, None], dtype="boolean")})
+    assert lab.show(frame).data["candidate_fails"].tolist()[:2] == [True, False]
+    assert "yes" in lab.show(frame).to_html() and "<NA>" not in repr(lab.show(frame))

@@ -37,7 +37,8 @@ def _unk_free(tok, text):
 def test_auto_classes_load_them_like_the_hub_models(built, name, model_class, tokenizer_stem, id2label):
     tok, model = _load(built[name])
     assert type(model).__name__ == model_class
-    assert type(tok).__name__ in (f"{tokenizer_stem}Tokenizer", f"{tokenizer_stem}TokenizerFast")
+    # transformers 5.0 (Colab's) loads some families as its generic fast tokenizer, "TokenizersBackend"
+    assert type(tok).__name__ in (f"{tokenizer_stem}Tokenizer", f"{tokenizer_stem}TokenizerFast", "TokenizersBackend")
     assert model.config.id2label == id2label
     assert model.config.label2id == {v: k for k, v in id2label.items()}
     assert model.config.hidden_size == standins.HIDDEN and model.config.num_hidden_layers == standins.LAYERS

@@ -15,12 +15,12 @@ from lab4.stress import GENERATED_MIMETYPE
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-notebook-0123456789"
-STUB_TWEETS = [  # labels as an LLM might give them; case 3 is plainly mislabelled
-    ("finally home after a 12 hour shift 😩😩😩 so tired", "negative"), ("new kicks just arrived 😍🔥🔥", "positive"),
-    ("I hate this so much, worst day ever 😡😡", "positive"), ("coffee run before the 9am lecture ☕📚", "neutral"),
-    ("train delayed again 😤😤 #commute", "negative"), ("grandma's apple pie 🥧😋😋 love it", "positive"),
-    ("packing for the trip tomorrow 🧳✈️", "neutral"), ("another monday 🙄🙄💀", "negative"),
-    ("my sister got into med school!!! 🎉🎉😭❤️", "positive"), ("the match tonight 👀⚽ who's watching?", "neutral"),
+STUB_TWEETS = [  # labels as an LLM might give them; case 3 is plainly mislabelled; none is one of our samples
+    ("two buses cancelled before my exam 😩😩😩 so tired", "negative"), ("got the concert tickets 😍🔥🔥", "positive"),
+    ("I hate this so much, worst day ever 😡😡", "positive"), ("library opens at 8 tomorrow 📚⏰", "neutral"),
+    ("phone screen cracked again 😤😤 #mondays", "negative"), ("mum's lasagna tonight 🍝😋😋 love it", "positive"),
+    ("flight lands at 6pm ✈️🧳", "neutral"), ("group project meeting moved again 🙄💀", "negative"),
+    ("my brother passed his driving test!!! 🎉🚗❤️", "positive"), ("derby kicks off at 3 👀⚽ anyone watching?", "neutral"),
 ]
 ANSWER = "Sure! Here are 10 tweets:\n\n" + "\n".join(f"{i}. {t} | {y}" for i, (t, y) in enumerate(STUB_TWEETS, 1))
 SECOND = "\n".join(f"{i}. another tweet number {i} 😀 | neutral" for i in range(1, 11))
@@ -120,7 +120,7 @@ def test_generator_chain_in_the_notebook(kernel, stub):
     names = _value(kernel, "perturbation_results['test'].unique().tolist()")
     assert {"change_name", "change_place"} <= set(names)
     out = kernel.run("lab.self_check(globals());")
-    assert "[PASS] cases: 10 cases scored" in out
+    assert "[PASS] cases: 10 cases of your own scored" in out, [line for line in out.splitlines() if "cases" in line]
 
 
 def test_rerunning_the_generation_cell_keeps_the_cases(kernel, stub):
