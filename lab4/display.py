@@ -185,7 +185,7 @@ def show(frame: pd.DataFrame, columns=None, *, max_rows: int | None = None, inte
     if wide:
         styler = styler.set_properties(subset=wide, **{"white-space": "normal", "min-width": "16em",
                                                        "max-width": "34em"})
-    narrow = [c for c in view.columns if c not in wide and c != "verdict"]
+    narrow = [c for c in view.columns if c not in text_columns or c in renamed.values()]
     if narrow:  # numbers and intervals never break across lines
         styler = styler.set_properties(subset=narrow, **{"white-space": "nowrap"})
     return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False)
