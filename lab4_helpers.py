@@ -67,7 +67,7 @@ from lab4.report import plot_regressions, plot_slice_accuracy
 from lab4.tracking import log_to_wandb, notes_table, read_offline_tables, run_config, summary_numbers
 
 # Step 7: stress tests and the ship memo
-from lab4.stress import build_generation_prompt, generate_cases, score_generated_cases
+from lab4.stress import build_generation_prompt, check_sample_claim, generate_cases, score_generated_cases
 from lab4.review import apply_label_fixes, review_cases
 from lab4.paste import parse_generated_cases
 from lab4.perturb import run_perturbation_tests
@@ -88,7 +88,7 @@ __all__ = [
     "wilson_interval", "mcnemar_exact_p", "paired_delta_interval", "discover_slices", "rediscovered_hypotheses",
     "plot_slice_accuracy", "plot_regressions", "log_to_wandb", "run_config", "summary_numbers", "notes_table",
     "read_offline_tables",
-    "weakest_slice", "build_generation_prompt", "generate_cases", "parse_generated_cases", "review_cases",
+    "weakest_slice", "check_sample_claim", "build_generation_prompt", "generate_cases", "parse_generated_cases", "review_cases",
     "apply_label_fixes", "score_generated_cases",
     "run_perturbation_tests", "ship_memo", "ship_recommendation",
     "finish_wandb_run", "self_check",

@@ -53,6 +53,11 @@ DELIVERABLES = ("slices", "notes", "wandb", "hypothesis", "cases", "discussion")
 SAMPLE_HYPOTHESIS = (
     "SAMPLE: The candidate gains least on emoji-heavy tweets because its tokenizer turns nearly every "
     "emoji into one [UNK] token, so the sentiment the emoji carry never reaches the model.")
+# The sample shown instead when the loaded candidate's tokenizer keeps emoji (or it has none): no tokenizer claim.
+SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM = (
+    "SAMPLE: The candidate gains least on emoji-heavy tweets because the emoji carry most of their sentiment "
+    "while its training taught it to read the words, so tweets whose words are flat or contradict the emoji "
+    "get the wrong label.")
 
 SAMPLE_CASES_TEXT = """
 # SAMPLE (replace with your LLM's answer)
@@ -154,7 +159,8 @@ def hypothesis_is_sample(text) -> bool:
     False
     """
     return (isinstance(text, str)
-            and _plain(_without_sample_prefix(text)) == _plain(_without_sample_prefix(SAMPLE_HYPOTHESIS)))
+            and _plain(_without_sample_prefix(text)) in {_plain(_without_sample_prefix(sample)) for sample in
+                                                          (SAMPLE_HYPOTHESIS, SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM)})
 
 
 @lru_cache(maxsize=1)

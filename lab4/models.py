@@ -65,6 +65,7 @@ class _Loaded:
 
     predict: Callable[[list[str]], list[tuple[str, float]]]
     token_lengths: Callable[[list[str]], list[int]] | None = None
+    tokenizer: object | None = None  # the Hugging Face tokenizer, for checks of what the model can see
 
 
 class _OnFirstUse:
@@ -116,6 +117,11 @@ class SentimentModel:
     def loaded(self) -> bool:
         """True once the weights are in memory (always for models without weights to load)."""
         return self.runner is None or self.runner.loaded
+
+    def tokenizer(self):
+        """The model's Hugging Face tokenizer (loading the model if needed), or None for models without one
+        (VADER, precomputed columns)."""
+        return None if self.runner is None else self.runner.get().tokenizer
 
     def load(self) -> "SentimentModel":
         """Load the weights now (normally they load on the first missing prediction)."""
@@ -284,7 +290,7 @@ def _minilm_logreg_model(role: str, train: pd.DataFrame, *, cache_dir: str | os.
             best = probs.argmax(1)
             return [(classes[b], float(p[b])) for b, p in zip(best, probs)]
 
-        return _Loaded(predict, encoder.token_lengths)
+        return _Loaded(predict, encoder.token_lengths, encoder.tokenizer)
 
     return _lazy_model(role, "all-MiniLM-L6-v2 + logistic regression", "minilm-logreg", fingerprint, build,
                        has_lengths=True, source="offline", device=device, batch_size=size,
@@ -414,7 +420,7 @@ def _transformers_model(role: str, model_id: str, *, hub_url: str | None = None,
         def token_lengths(texts: list[str]) -> list[int]:
             return [len(x) for x in tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
 
-        return _Loaded(predict, token_lengths)
+        return _Loaded(predict, token_lengths, tokenizer)
 
     source = "local" if is_local else "hub"
     return _lazy_model(role, model_id, source, fingerprint, build, has_lengths=True, source=source, notes=note,

@@ -160,6 +160,56 @@ def _prediction_columns(frame: pd.DataFrame, preds: Mapping[str, pd.DataFrame | 
 # --- Reading the paste: text, labels, records -----------------------------------------------------------
 
 
+# The notebook's sample hypothesis claims the candidate's tokenizer maps emoji to its unknown token; it is shown
+# as true only when at least this share of the slice's emoji really do (checked on the loaded tokenizer).
+UNK_CLAIM_SHARE = 0.5
+
+
+def emoji_unknown_share(model: SentimentModel, texts: Iterable[str]) -> tuple[float, int] | None:
+    """(share of the emoji in ``texts`` that ``model``'s tokenizer encodes to its unknown token, emoji counted),
+    or None for a model without a tokenizer (VADER, precomputed columns). Loads the model if needed."""
+    from .slicing import _emoji_spans
+
+    tokenizer = model.tokenizer()
+    if tokenizer is None:
+        return None
+    emoji = [text[a:b] for text in texts for a, b in _emoji_spans(str(text))]
+    if not emoji:
+        return 0.0, 0
+    unk = getattr(tokenizer, "unk_token_id", None)
+    unknown = sum(1 for e in emoji if unk is not None
+                  and unk in tokenizer(e, add_special_tokens=False)["input_ids"])
+    return unknown / len(emoji), len(emoji)
+
+
+def check_sample_claim(hypothesis: str, models: Mapping[str, SentimentModel], df_eval: pd.DataFrame,
+                       slices: Mapping[str, Callable], slice_name: str) -> str:
+    """Say whether the notebook's sample hypothesis is true for the candidate actually loaded (Step 7).
+
+    Only while ``hypothesis`` is still our [UNK] sample: measures the share of the slice's emoji that the
+    candidate's tokenizer encodes to its unknown token. When the claim does not hold (a byte-level BPE such as
+    GPT-2's or RoBERTa's keeps every emoji; VADER and precomputed columns have no tokenizer), it shows a sample
+    that makes no tokenizer claim. Returns the printed message ("" for a hypothesis of the student's own).
+    """
+    from .deliverables import SAMPLE_HYPOTHESIS, SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM
+
+    if not isinstance(hypothesis, str) or hypothesis.strip() != SAMPLE_HYPOTHESIS:
+        return ""
+    _require_models(models)
+    candidate = models["candidate"]
+    measured = emoji_unknown_share(candidate, _slice_rows(df_eval, slices, slice_name)["text"])
+    if measured is not None and measured[1] and measured[0] >= UNK_CLAIM_SHARE:
+        message = (f"Our sample's claim holds for this candidate ({candidate.model_id}): {measured[0]:.0%} of the "
+                   f"{measured[1]} emoji in {slice_name!r} encode to its unknown token.")
+    else:
+        why = ("it has no tokenizer" if measured is None else
+               f"its tokenizer encodes {measured[0]:.0%} of the {measured[1]} emoji in {slice_name!r} as unknown")
+        message = (f"Our sample's claim does not hold for this candidate ({candidate.model_id}): {why}. "
+                   f"A sample that makes no tokenizer claim:\n  {SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM}")
+    print(message)
+    return message
+
+
 def build_generation_prompt(hypothesis: str, slice_name: str, df_eval: pd.DataFrame,
                             slices: Mapping[str, Callable], *, n_cases: int = N_GENERATED_CASES,
                             n_examples: int = PROMPT_EXAMPLES, balanced: bool = True, seed: int = SEED) -> str:
