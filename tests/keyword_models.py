@@ -1,7 +1,9 @@
 """Keyword "models" with known behaviour, and a small df_eval built from them with the lab's own Step 3-5
 functions: the Step 7 tests (stress, perturbations, review) share them."""
 import pandas as pd
+import pytest
 
+import lab4.stress
 import lab4_helpers as lab
 
 POSITIVE_WORDS = ("love", "great", "good", "best", "amazing", "happy", "fine")
@@ -54,3 +56,17 @@ def eval_table(tweets=EVAL_TWEETS, models=None):
         parts.append(frame.assign(model=role, model_id=model.model_id, pred=[p for p, _ in preds],
                                   conf=[c for _, c in preds]))
     return lab.build_eval_table(pd.concat(parts, ignore_index=True))
+
+
+@pytest.fixture(autouse=True)
+def fresh_skip_messages(monkeypatch):
+    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it).
+    Importing this fixture into a test module turns it on there."""
+    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
+
+
+def precomputed_model(role, column):
+    """A precomputed-column model: it knows no new tweet, as Step 7's generated cases are."""
+    def predict(texts):
+        raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")
+    return lab.SentimentModel(role, f"precomputed:{column}", "precomputed", f"pre-{column}", predict)

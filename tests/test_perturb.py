@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 import pytest
-from keyword_models import EVAL_TWEETS, eval_table, make_models
+from keyword_models import EVAL_TWEETS, eval_table, fresh_skip_messages, make_models, precomputed_model  # noqa: F401 (autouse fixture)
 
 import lab4_helpers as lab
 import lab4.perturb
@@ -285,22 +285,8 @@ def test_name_bias_shows_in_results_and_flows_into_the_ship_memo(tmp_path):
 # models that cannot score new tweets (precomputed columns)
 # ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def _fresh_skip_messages(monkeypatch):
-    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it)."""
-    import lab4.stress
-
-    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
-
-
-def _precomputed(role, column):
-    def predict(texts):
-        raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")
-    return lab.SentimentModel(role, f"precomputed:{column}", "precomputed", f"pre-{column}", predict)
-
-
 def test_precomputed_model_without_hub_is_skipped_with_a_message(tmp_path, df_eval, capsys):
-    models = {**make_models(), "candidate": _precomputed("candidate", "gpt2")}  # HF_HUB_OFFLINE=1 in tests
+    models = {**make_models(), "candidate": precomputed_model("candidate", "gpt2")}  # HF_HUB_OFFLINE=1 in tests
     results, examples = lab.run_perturbation_tests(df_eval, models, n_per_test=3, cache_dir=tmp_path)
     out = capsys.readouterr().out
     assert "candidate is precomputed:gpt2" in out and "skipped" in out
@@ -315,7 +301,7 @@ def test_precomputed_model_is_replaced_by_its_hub_model(tmp_path, df_eval, capsy
     from tiny_classifier import build_tiny_classifier
 
     folder = str(build_tiny_classifier(tmp_path / "gpt2-standin"))
-    models = {**make_models(), "candidate": _precomputed("candidate", "gpt2")}
+    models = {**make_models(), "candidate": precomputed_model("candidate", "gpt2")}
     results, _ = lab.run_perturbation_tests(df_eval, models, n_per_test=3, cache_dir=tmp_path,
                                             hub_models={"gpt2": folder})
     assert f"new tweets are scored by {folder}" in capsys.readouterr().out

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from keyword_models import eval_table, make_models
+from keyword_models import eval_table, fresh_skip_messages, make_models, precomputed_model  # noqa: F401 (autouse fixture)
 
 import lab4_helpers as lab
 import lab4.stress
@@ -534,20 +534,6 @@ def test_scores_use_the_reviewed_labels_and_count_the_changes(tmp_path):
 # precomputed models in Step 7 (issue 12)
 # ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def _fresh_skip_messages(monkeypatch):
-    """Each test sees the full "cannot score new tweets" message (later calls in a session shorten it)."""
-    import lab4.stress
-
-    monkeypatch.setattr(lab4.stress, "_SKIPPED_BEFORE", set())
-
-
-def _precomputed(role, column):
-    def predict(texts):
-        raise KeyError(f"precomputed model {column!r} has no prediction for {len(texts)} text(s)")
-    return lab.SentimentModel(role, f"precomputed:{column}", "precomputed", f"pre-{column}", predict)
-
-
 def test_precomputed_course_columns_map_to_the_course_models():
     from lab4.models import ONLINE_BASELINE, ONLINE_CANDIDATE, PRECOMPUTED_HUB_MODELS
 
@@ -555,7 +541,7 @@ def test_precomputed_course_columns_map_to_the_course_models():
 
 
 def test_precomputed_models_without_hub_skip_their_scores(tmp_path, df_eval, capsys):
-    models = {"baseline": _precomputed("baseline", "roberta"), "candidate": make_models()["candidate"]}
+    models = {"baseline": precomputed_model("baseline", "roberta"), "candidate": make_models()["candidate"]}
     cases = lab.parse_generated_cases("1. I hate it | negative\n2. I love it | positive", expected_n=2)
     review = lab.review_cases(cases, models, cache_dir=tmp_path)
     scored, summary = lab.score_generated_cases(cases, models, df_eval=df_eval, cache_dir=tmp_path)
@@ -574,7 +560,7 @@ def test_precomputed_models_without_hub_skip_their_scores(tmp_path, df_eval, cap
 
 
 def test_precomputed_column_without_a_listed_model_says_so(tmp_path, capsys):
-    models = {"baseline": _precomputed("baseline", "my_model"), "candidate": make_models()["candidate"]}
+    models = {"baseline": precomputed_model("baseline", "my_model"), "candidate": make_models()["candidate"]}
     lab.score_generated_cases(lab.parse_generated_cases("1. a | negative", expected_n=1), models, cache_dir=tmp_path)
     assert "no hub model is listed for column 'my_model' in PRECOMPUTED_HUB_MODELS" in capsys.readouterr().out
 
@@ -584,7 +570,7 @@ def test_precomputed_model_is_scored_by_its_hub_model(tmp_path):
     from tiny_classifier import build_tiny_classifier
 
     folder = str(build_tiny_classifier(tmp_path / "roberta-standin"))
-    models = {"baseline": _precomputed("baseline", "roberta"), "candidate": make_models()["candidate"]}
+    models = {"baseline": precomputed_model("baseline", "roberta"), "candidate": make_models()["candidate"]}
     cases = lab.parse_generated_cases("1. I hate it | negative\n2. I love it | positive", expected_n=2)
     scored, summary = lab.score_generated_cases(cases, models, cache_dir=tmp_path, hub_models={"roberta": folder})
     assert scored["baseline_pred"].isin(lab.LABELS).all() and summary["failure_rate"].notna().all()
