@@ -20,7 +20,7 @@ from .runtime import NETWORK_TIMEOUT_S, SEED
 from .validate import _require_columns
 
 
-BUNDLED_CSV = ROOT / "tweets.csv"  # written for this project; see the README's data card
+BUNDLED_CSV = ROOT / "tweets.csv"  # written for this project; see docs/data-card.md
 
 HF_DATASET = ("cardiffnlp/tweet_eval", "sentiment")  # the online data set (config name second)
 

@@ -181,7 +181,7 @@ def _vader_model(role: str) -> SentimentModel:
 
     fp = f"vader-{version('vaderSentiment')}-{VADER_NEGATIVE}-{VADER_POSITIVE}"
     return _lazy_model(role, "vader", "vader", fp, build, has_lengths=False, source="offline",
-                       notes="VADER compound score; thresholds ±0.05; conf is a heuristic (see README).")
+                       notes="VADER compound score; thresholds ±0.05; conf is a heuristic (see docs/online-offline.md).")
 
 
 def _torch_device() -> str:

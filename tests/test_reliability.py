@@ -1,6 +1,6 @@
 """Reliability catalogue rows not covered elsewhere: odd texts, odd files, odd model ids.
 
-The README's "Bad input and faults" table names the test behind every row.
+The "Bad input and faults" table (docs/faults.md) names the test behind every row.
 """
 import pandas as pd
 import pytest
