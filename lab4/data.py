@@ -330,9 +330,9 @@ def load_tweets(
     if verbose:
         for note in notes:
             print("Note:", note)
-        print(f"Data: {source_name} — {len(frame):,} rows: {len(tweets):,} to evaluate, {len(dropped):,} not evaluated.")
-        if len(dropped):
-            print(row_accounting(tweets, dropped).to_string(index=False))
+        why = " (`dropped` lists each with its reason; `row_accounting` counts them)" if len(dropped) else ""
+        print(f"Data: {source_name} — {len(frame):,} rows: {len(tweets):,} to evaluate, "
+              f"{len(dropped):,} not evaluated{why}.")
     return tweets, dropped
 
 

@@ -41,8 +41,8 @@ MIN_NOTE_WORDS = 4
 MIN_GENERATED_CASES = 10
 
 # The Step 7 discussion questions (keys of DISCUSSION_ANSWERS in the notebook).
-DISCUSSION_KEYS = ("repeated_failures", "new_patterns", "ship_decision", "accuracy_misleading",
-                   "slicing_revealed")
+DISCUSSION_KEYS = ("accuracy_misleading", "slicing_revealed", "repeated_failures", "new_patterns",
+                   "ship_decision")  # the notebook's order
 
 # The deliverables, in the order the self-check prints them.
 DELIVERABLES = ("slices", "notes", "wandb", "hypothesis", "cases", "discussion")

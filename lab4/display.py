@@ -43,7 +43,7 @@ _SIGNATURES = {
     "ship_memo": {"item", "evidence", "reading"},
 }
 _COUNT = re.compile(r"^(n|n_.*|rows|correct|regressions|improvements|fixes|failures|net|slice_n|"
-                    r"confident_regressions|both_wrong|both_correct|rank|tweet_id)$")
+                    r"confident_regressions|both_wrong|both_correct|rank)$")  # ids (tweet_id) stay plain: 1051, not 1,051
 _PVALUE = re.compile(r"^(p|q|p_.*|q_.*)$")
 _SIGNED = re.compile(r"^(delta|net_change|.*_change)$")
 _WIDE_TEXT = ("value", "check", "text", "description", "evidence", "reading", "example", "original", "perturbed", "issues",

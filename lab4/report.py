@@ -208,7 +208,9 @@ def _recommendation(a, better, concerns, caveats, n_small):
                  else f" Also, {'; '.join(caveats)}.")
     if n_small:
         text += f" {n_small} slice(s) are too small to judge; argue whether they matter before deciding."
-    return ("recommendation", "; ".join(concerns) or "no significant concern found", text)
+    evidence = "; ".join(concerns) or "no significant concern found" + (
+        f"; {len(caveats)} caveat{'s' * (len(caveats) > 1)}" if caveats else "")
+    return ("recommendation", evidence, text)
 
 
 def ship_memo(stats, overall, *, synthetic_summary=None, perturbations=None, alpha=0.05):

@@ -317,10 +317,11 @@ def generate_cases(prompt: str, generator: str | None = None, *, pasted: str | N
         if generator is not None:
             print(f"{generation.message}\nParsing the pasted GENERATED_CASES_TEXT instead.")
         text, by = pasted, "pasted"
-        plain = f"Parsed the pasted GENERATED_CASES_TEXT ({len(pasted.strip().splitlines())} lines)."
+        plain = "Parsed the pasted GENERATED_CASES_TEXT: {cases}."
+    cases, problems = _parse(text, n, reference_texts)
+    plain = plain.replace("{cases}", f"{len(cases)} case{'s' * (len(cases) != 1)}")
     _display_record({"generator": by, "model": generation.model if generation.ok else None,
                      "source": generation.source, "cached": generation.cached, "text": text}, plain)
-    cases, problems = _parse(text, n, reference_texts)
     _warn_problems(problems, cases["issues"], stacklevel=2)
     cases.attrs["generated_by"] = by
     return GeneratedCases(text, by, cases)

@@ -388,7 +388,7 @@ def test_generate_cases_with_an_endpoint(tmp_path, capsys):
 def test_generate_cases_without_generator_parses_the_paste(tmp_path, capsys):
     text, by, cases = lab.generate_cases("prompt", None, pasted=PASTED, n=3, cache_dir=tmp_path)
     assert (text, by) == (PASTED, "pasted") and cases["text"].iloc[0] == "pasted tweet"
-    assert capsys.readouterr().out.strip() == "Parsed the pasted GENERATED_CASES_TEXT (3 lines)."
+    assert capsys.readouterr().out.strip() == "Parsed the pasted GENERATED_CASES_TEXT: 3 cases."
     assert not (tmp_path / "generations").exists()
 
 
