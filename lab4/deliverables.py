@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import tracking
 from .config import LABELS
-from .slicing import EXAMPLE_PREFIX, _describe, default_slices
+from .slicing import EXAMPLE_PREFIX, _describe, default_slices, is_shipped_slice
 
 
 # Self-check thresholds; the handout promises these numbers, so change both together.
@@ -341,9 +341,6 @@ def judge_discussion(answers: Mapping | None) -> Verdict:
 
 # ----------------------------------------------------------------------------- live notebook variables
 
-def _is_shipped_function(name, fn) -> bool:
-    return (getattr(fn, "__module__", None) == default_slices.__module__
-            and getattr(fn, "__qualname__", "") == f"{default_slices.__qualname__}.<locals>.{name}")
 
 
 def _live_slices(ns, min_own):
@@ -351,7 +348,7 @@ def _live_slices(ns, min_own):
     if not isinstance(slices, Mapping):
         return judge_slices(None)
     replaced = [name for name in slices
-                if name in shipped_slice_names() and not _is_shipped_function(name, slices[name])]
+                if name in shipped_slice_names() and not is_shipped_slice(name, slices[name])]
     return judge_slices({str(name): _describe(fn) for name, fn in slices.items()},
                         replaced=replaced, min_own=min_own)
 

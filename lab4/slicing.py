@@ -138,6 +138,21 @@ def _slice_origin(fn: Callable) -> tuple[str, str]:
     return getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "") or ""
 
 
+def is_shipped_slice(name: str, fn: Callable) -> bool:
+    """Whether ``fn`` is the slice this module ships under ``name``, unchanged (the one definition used by
+    :func:`add_slice`'s warning, the self-check and the TA summary).
+
+    >>> is_shipped_slice("has_url", default_slices()["has_url"])
+    True
+    >>> def has_url(df):
+    ...     "My own link slice."
+    ...     return df.n_urls > 1
+    >>> is_shipped_slice("has_url", has_url), is_shipped_slice("short", default_slices()["has_url"])
+    (False, False)
+    """
+    return _slice_origin(fn) == (__name__, name) and default_slices().get(name) is fn
+
+
 def add_slice(registry: dict) -> Callable:
     """Decorator that adds a slice predicate to ``registry`` under the function's name.
 
@@ -170,7 +185,7 @@ def add_slice(registry: dict) -> Callable:
                 'or set it under a name: slices["negated_question"] = lambda df: df.is_question & df.has_negation')
         old = registry.get(name)
         if old is not None and _slice_origin(old) != _slice_origin(fn):
-            where = ("the shipped slice" if _slice_origin(old)[0] == __name__
+            where = ("the shipped slice" if is_shipped_slice(name, old)
                      else f"the slice defined as {_slice_origin(old)[1] or type(old).__name__}")
             described = f" ({_describe(old)})" if _describe(old) else ""
             warnings.warn(f"slice {name!r} replaces {where} {name!r}{described}; rename your function to keep "

@@ -439,3 +439,18 @@ def test_sources_follow_the_slices_registry(cells, own, n_slices):
 def test_sources_follow_the_notes(cell, known):
     src = summary_module._Sources().read([new_code_cell("slices = {'a': f, 'b': g}"), new_code_cell(cell)])
     assert (summary_module._source_verdicts(src)["notes"].passed is not None) is known
+
+
+def test_a_shipped_slice_is_reported_replaced_only_when_it_was(folder, capsys):
+    """The untouched notebook replaced nothing; bob redefined has_url in Step 3 and is told so, in his own
+    self-check and in the TA summary (one rule: ``lab4.slicing.is_shipped_slice``)."""
+    untouched, bob = _saved_record(folder["paths"]["untouched"]), _saved_record(folder["paths"]["bob"])
+    assert untouched["deliverables"]["slices"]["facts"]["replaced"] == []
+    assert "replaced" not in untouched["deliverables"]["slices"]["message"]
+    assert bob["deliverables"]["slices"]["facts"]["replaced"] == ["has_url"]
+    assert "your has_url replaced the shipped slice" in bob["deliverables"]["slices"]["message"]
+    for name, replaced in (("untouched", False), ("bob", True), ("bob_cleared", True)):
+        lab4.tools.__main__.main(["summary", str(folder["paths"][name])])
+        shown = capsys.readouterr().out
+        assert ("has_url replaced the shipped slice" in shown) is replaced, (name, shown)
+        assert ("replaced" in shown) is replaced, name
