@@ -14,7 +14,7 @@ step   module                   functions
                                 :func:`describe_slices`
 4      ``lab4.models``          :func:`load_models`, :func:`plan_inference`, :func:`run_models`
 5      ``lab4.metrics``         :func:`build_eval_table`, :func:`overall_metrics`,
-                                :func:`print_headline`, :func:`slice_metrics`,
+                                :func:`print_headline`, :func:`slice_metrics`, :func:`compare_models`,
                                 :func:`regression_metrics`, :func:`slice_stats`, :func:`suspect_labels`
        ``lab4.discovery``       :func:`discover_slices`, :func:`rediscovered_hypotheses`
 6      ``lab4.report``          :func:`plot_slice_accuracy`, :func:`plot_regressions`
@@ -58,8 +58,8 @@ from lab4.budget import plan_inference
 
 # Step 5: metrics, evidence per slice, discovery
 from lab4.stats import mcnemar_exact_p, paired_delta_interval, wilson_interval
-from lab4.metrics import (build_eval_table, overall_metrics, print_headline, regression_metrics, slice_metrics,
-                          slice_stats, suspect_labels, weakest_slice)
+from lab4.metrics import (build_eval_table, compare_models, overall_metrics, print_headline, regression_metrics,
+                          slice_metrics, slice_stats, suspect_labels, weakest_slice)
 from lab4.discovery import discover_slices, rediscovered_hypotheses
 
 # Step 6: plots and W&B
@@ -83,7 +83,8 @@ __all__ = [
     "load_tweets", "normalise_labels", "row_accounting",
     "add_slice_metadata", "default_slices", "add_slice", "describe_slices", "metadata_columns", "slice_masks",
     "SentimentModel", "load_models", "plan_inference", "run_models", "verify_minilm_weights",
-    "build_eval_table", "overall_metrics", "print_headline", "slice_metrics", "regression_metrics", "slice_stats",
+    "build_eval_table", "overall_metrics", "print_headline", "slice_metrics", "compare_models", "regression_metrics",
+    "slice_stats",
     "suspect_labels",
     "wilson_interval", "mcnemar_exact_p", "paired_delta_interval", "discover_slices", "rediscovered_hypotheses",
     "plot_slice_accuracy", "plot_regressions", "log_to_wandb", "run_config", "summary_numbers", "notes_table",

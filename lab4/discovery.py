@@ -43,6 +43,19 @@ _DISCOVERY_COLUMNS = [
 ]
 
 
+def _edge(value) -> str:
+    """A bin edge as a reader wants it: whole numbers plain, others to 3 decimals (3 significant digits
+    below 0.01).
+
+    >>> [_edge(v) for v in (2.0, 0.0666667, 12.3456, 0.00123456)]
+    ['2', '0.067', '12.346', '0.00123']
+    """
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def _discretise(series, name, *, bins=DISCOVERY_BINS, max_categories=DISCOVERY_MAX_CATEGORIES):
     """Integer codes and one readable predicate per code for one metadata column.
 
@@ -60,9 +73,9 @@ def _discretise(series, name, *, bins=DISCOVERY_BINS, max_categories=DISCOVERY_M
     elif is_numeric_dtype(series) and nunique > bins:
         codes, edges = pd.qcut(series, q=bins, labels=False, retbins=True, duplicates="drop")
         inner = edges[1:-1]
-        texts = ([f"{name} <= {inner[0]:g}"]
-                 + [f"{a:g} < {name} <= {b:g}" for a, b in zip(inner[:-1], inner[1:])]
-                 + [f"{name} > {inner[-1]:g}"]) if len(inner) else [f"{name} (any)"]
+        texts = ([f"{name} <= {_edge(inner[0])}"]
+                 + [f"{_edge(a)} < {name} <= {_edge(b)}" for a, b in zip(inner[:-1], inner[1:])]
+                 + [f"{name} > {_edge(inner[-1])}"]) if len(inner) else [f"{name} (any)"]
     elif nunique <= max_categories:
         cat = series.astype("category")
         codes = cat.cat.codes.where(cat.notna())

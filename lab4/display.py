@@ -20,7 +20,7 @@ import pandas as pd
 VIEWS = {
     "slice_stats": ("slice", "n", "baseline_acc", "candidate_acc", "delta", "regressions", "fixes", "q_bh",
                     "verdict"),
-    "regression_metrics": ("slice", "n", "regressions", "improvements", "confident_regressions",
+    "regression_metrics": ("slice", "n", "regressions", "fixes", "confident_regressions",
                            "regression_rate", "net", "too_small"),
     "slice_metrics": ("slice", "model", "n", "correct", "accuracy", "too_small"),
     "overall": ("model", "n", "accuracy", "macro_f1", "recall_negative", "recall_neutral", "recall_positive"),
@@ -31,6 +31,7 @@ VIEWS = {
     "perturbation_results": ("test", "kind", "model", "n", "failures", "failure_rate"),
     "ship_memo": ("item", "evidence", "reading"),
     "describe_slices": ("slice", "description", "n", "share"),
+    "compare_models": ("slice", "n", "baseline_acc", "candidate_acc", "delta", "too_small"),
 }
 _SIGNATURES = {
     "slice_stats": {"verdict", "q_bh", "delta_lo"},
@@ -41,8 +42,9 @@ _SIGNATURES = {
     "synthetic_summary": {"n_cases", "slice_error_rate"},
     "perturbation_results": {"test", "kind", "failure_rate", "example"},
     "ship_memo": {"item", "evidence", "reading"},
+    "compare_models": {"baseline_acc", "candidate_acc", "delta", "too_small"},
 }
-_COUNT = re.compile(r"^(n|n_.*|rows|correct|regressions|improvements|fixes|failures|net|slice_n|"
+_COUNT = re.compile(r"^(n|n_.*|rows|correct|regressions|fixes|failures|net|slice_n|"
                     r"confident_regressions|both_wrong|both_correct|rank)$")  # ids (tweet_id) stay plain: 1051, not 1,051
 _PVALUE = re.compile(r"^(p|q|p_.*|q_.*)$")
 _SIGNED = re.compile(r"^(delta|net_change|.*_change)$")

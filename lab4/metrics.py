@@ -96,14 +96,38 @@ def slice_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_
                              kind="stable").reset_index(drop=True)
 
 
+def compare_models(slice_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Both models side by side, one row per slice (Step 5's first view of :func:`slice_metrics`).
+
+    Columns: ``slice``, ``n``, ``baseline_acc`` and ``candidate_acc`` (accuracy in [0, 1], higher is better;
+    NaN for an empty slice), ``delta`` (candidate − baseline, in [−1, 1]; negative = the candidate is worse),
+    ``too_small`` (too few tweets to conclude: :func:`too_small`). Sorted worst first by the candidate's
+    accuracy, then by ``delta``; the long ``slice_metrics`` table (one row per slice and model) is unchanged.
+
+    >>> long = pd.DataFrame({"slice": ["x", "all", "x", "all"], "model": ["baseline", "baseline", "candidate", "candidate"],
+    ...                      "n": [40, 100, 40, 100], "accuracy": [0.5, 0.6, 0.4, 0.7], "too_small": False})
+    >>> compare_models(long)[["slice", "baseline_acc", "candidate_acc", "delta"]].round(3).values.tolist()
+    [['x', 0.5, 0.4, -0.1], ['all', 0.6, 0.7, 0.1]]
+    """
+    _require_table(slice_metrics, ["slice", "model", "n", "accuracy", "too_small"], "compare_models (slice_metrics)",
+                   "the table from lab.slice_metrics(df_eval, slices)")
+    wide = slice_metrics.pivot_table(index="slice", columns="model", values="accuracy", aggfunc="first", sort=False)
+    first = slice_metrics.drop_duplicates("slice").set_index("slice")
+    table = pd.DataFrame({"slice": wide.index, "n": first.loc[wide.index, "n"].to_numpy(),
+                          "baseline_acc": wide["baseline"].to_numpy(), "candidate_acc": wide["candidate"].to_numpy()})
+    table["delta"] = table["candidate_acc"] - table["baseline_acc"]
+    table["too_small"] = first.loc[wide.index, "too_small"].to_numpy(dtype=bool)
+    return table.sort_values(["candidate_acc", "delta"], na_position="last", kind="stable").reset_index(drop=True)
+
+
 def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *, min_n: int = MIN_SLICE_N,
                        max_ci_width: float = MAX_CI_WIDTH) -> pd.DataFrame:
-    """Regressions and improvements per slice (Step 5), worst (highest regression rate) first.
+    """Regressions and fixes per slice (Step 5), worst (highest regression rate) first.
 
     Columns: ``slice``, ``description``, ``n``, counts ``regressions`` (candidate wrong, baseline
-    right), ``improvements`` (the reverse), ``confident_regressions``, ``both_wrong``, ``both_correct``
+    right), ``fixes`` (the reverse: candidate right, baseline wrong), ``confident_regressions``, ``both_wrong``, ``both_correct``
     (the four outcome counts add up to n), rates of the first three over n (in [0, 1]; lower is better for
-    regressions; NaN for an empty slice), ``net`` (improvements − regressions) and ``too_small`` (see
+    regressions; NaN for an empty slice), ``net`` (fixes − regressions) and ``too_small`` (see
     :func:`too_small`).
     """
     masks, described = _described_masks(df_eval, slices)
@@ -111,17 +135,17 @@ def regression_metrics(df_eval: pd.DataFrame, slices: Mapping[str, Callable], *,
     outcomes = df_eval[["regressed", "improved", "confident_regression", "both_wrong", "both_correct"]].to_numpy(dtype=float)
     counts = member.T @ outcomes
     n = member.sum(0)
-    table = pd.DataFrame(counts.astype(int), columns=["regressions", "improvements", "confident_regressions",
+    table = pd.DataFrame(counts.astype(int), columns=["regressions", "fixes", "confident_regressions",
                                                       "both_wrong", "both_correct"])
     table.insert(0, "n", n.astype(int))
     table.insert(0, "description", [described[k] for k in masks])
     table.insert(0, "slice", list(masks))
     with np.errstate(invalid="ignore", divide="ignore"):
-        for col in ("regression", "improvement", "confident_regression"):
-            table[f"{col}_rate"] = np.where(n > 0, table[f"{col}s"] / np.where(n > 0, n, 1), np.nan)
-    table["net"] = table["improvements"] - table["regressions"]
+        for col, count in (("regression", "regressions"), ("fix", "fixes"), ("confident_regression", "confident_regressions")):
+            table[f"{col}_rate"] = np.where(n > 0, table[count] / np.where(n > 0, n, 1), np.nan)
+    table["net"] = table["fixes"] - table["regressions"]
     table["too_small"] = too_small(n, table["both_correct"] + table["regressions"],
-                                   table["both_correct"] + table["improvements"], min_n=min_n,
+                                   table["both_correct"] + table["fixes"], min_n=min_n,
                                    max_ci_width=max_ci_width)
     return table.sort_values(["regression_rate", "n"], ascending=[False, False], na_position="last",
                              kind="stable").reset_index(drop=True)

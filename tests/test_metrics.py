@@ -37,7 +37,7 @@ def test_slice_metrics_counts_and_order(tiny_eval):
 
 def test_regression_metrics_rates(tiny_eval):
     table = lab.regression_metrics(tiny_eval, {"has_hashtag": lambda d: d.has_hashtag}).set_index("slice")
-    assert table.loc["has_hashtag", ["n", "regressions", "improvements"]].tolist() == [2, 2, 0]
+    assert table.loc["has_hashtag", ["n", "regressions", "fixes"]].tolist() == [2, 2, 0]
     assert table.loc["has_hashtag", "regression_rate"] == 1.0
     assert table.loc["all", "net"] == 1 - 2
 
@@ -72,7 +72,7 @@ def test_metric_invariants(rows):
     })
     slices = {"a": lambda d: d.flag_a, "b": lambda d: d.flag_b, "ab": lambda d: d.flag_a & d.flag_b}
     reg = lab.regression_metrics(df, slices).set_index("slice")
-    total = reg[["regressions", "improvements", "both_wrong", "both_correct"]].sum(axis=1)
+    total = reg[["regressions", "fixes", "both_wrong", "both_correct"]].sum(axis=1)
     assert (total == reg["n"]).all()
     for name, fn in slices.items():
         assert reg.loc[name, "n"] == int(fn(df).sum())
@@ -160,3 +160,16 @@ def test_memo_says_when_stress_and_perturbation_tests_could_not_run():
                          perturbations=skipped).set_index("item")
     assert memo.loc["stress test failure rate", "evidence"] == "not scored for baseline"
     assert memo.loc["perturbation tests", "evidence"] == "not run"
+
+
+def test_compare_models_shows_both_models_per_slice_worst_candidate_first():
+    df = pd.DataFrame({"x": [True] * 4 + [False] * 4, "y": [True, False] * 4,
+                       "baseline_correct": [True, True, False, False, True, True, True, False],
+                       "candidate_correct": [False, False, False, True, True, True, True, True]})
+    long = lab.slice_metrics(df, {"x": lambda d: d.x, "y": lambda d: d.y}, min_n=2)
+    wide = lab.compare_models(long)
+    assert wide["slice"].tolist() == ["x", "y", "all"] and len(wide) == long["slice"].nunique()
+    assert wide.set_index("slice").loc["x", ["n", "baseline_acc", "candidate_acc"]].tolist() == [4, 0.5, 0.25]
+    assert (wide["delta"] == wide["candidate_acc"] - wide["baseline_acc"]).all()
+    with pytest.raises(lab.MissingColumnError, match=r"missing column\(s\) \['model'\].*lab.slice_metrics"):
+        lab.compare_models(long.drop(columns="model"))

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = {
     "df_long": {"text", "label", "model", "pred", "conf", "has_negation"},
     "slice_metrics": {"slice", "model", "n", "accuracy", "too_small"},
-    "regression_metrics": {"slice", "n", "regressions", "improvements", "confident_regressions"},
+    "regression_metrics": {"slice", "n", "regressions", "fixes", "confident_regressions"},
     "df_eval": {"text", "label", "baseline_pred", "candidate_pred", "regressed", "improved", "both_wrong",
                 "both_correct", "confident_regression"},
 }
