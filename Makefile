@@ -12,7 +12,7 @@ COLAB_PYTHON ?= $(PYTHON)   # Colab runs Python 3.12; every pin in constraints/c
 COLAB_PY := $(COLAB_VENV)/bin/python
 FAST_TESTS ?= tests --ignore=tests/test_notebook.py   # all but the whole-notebook run
 
-.PHONY: install lab test test-colab clean render-check
+.PHONY: install lab test test-colab clean render-check snapshots
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,11 @@ lab: install
 test: install
 	$(PY) -m pytest -q --doctest-modules lab4_helpers.py lab4 tests
 	$(PY) -m lab4.tools release --check --source lab4.ipynb
+
+# `make snapshots`: rewrite tests/snapshots/*.txt (what readers see in four fixed runs) after a deliberate change;
+# read `git diff tests/snapshots` as the student, TA or instructor it is for before committing.
+snapshots: install
+	LAB4_UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/test_snapshots.py
 
 # `make render-check`: run the lab, render it to HTML and measure its tables in headless Chromium at 1,280 px
 # (0 tables wider than their area, 0 raw-float cells); screenshot in $(OUT)/. Needs `apt-get install chromium`.

@@ -314,7 +314,7 @@ def print_headline(overall: pd.DataFrame, df_eval: pd.DataFrame) -> None:
     """Print one ``Overall:`` line per model and the paired change (the TA summary reads these lines)."""
     for row in overall.itertuples():
         print(f"Overall: {row.model} accuracy {_fmt_ci(row.accuracy, row.accuracy_lo, row.accuracy_hi)}, "
-              f"macro-F1 {row.macro_f1:.3f} (n={row.n})")
+              f"macro-F1 {row.macro_f1:.3f} (n = {row.n:,})")
     s = _paired_summary(df_eval["baseline_correct"], df_eval["candidate_correct"])
     p = mcnemar_exact_p(s["regressions"], s["fixes"])
     reading = verdict(p, s["regressions"], s["fixes"], False)

@@ -102,7 +102,7 @@ def _overall_row(a, alpha):
            f"candidate {_fmt_ci(a['candidate_acc'], a['candidate_lo'], a['candidate_hi'])}; "
            f"delta {_fmt_change(a['delta'])} [{_fmt_change(a['delta_lo'])}, {_fmt_change(a['delta_hi'])}] "
            f"(Newcombe paired 95% interval); {a['regressions']} regressions vs {a['fixes']} fixes, "
-           f"exact McNemar p = {a['p_mcnemar']:.3g} (n = {a['n']})",
+           f"exact McNemar p = {a['p_mcnemar']:.3g} (n = {a['n']:,})",
            "candidate significantly more accurate" if better else
            "candidate significantly less accurate" if worse else
            f"no significant overall difference at alpha = {alpha}")

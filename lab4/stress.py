@@ -189,25 +189,29 @@ def check_sample_claim(hypothesis: str, models: Mapping[str, SentimentModel], df
     Only while ``hypothesis`` is still our [UNK] sample: measures the share of the slice's emoji that the
     candidate's tokenizer encodes to its unknown token. When the claim does not hold (a byte-level BPE such as
     GPT-2's or RoBERTa's keeps every emoji; VADER and precomputed columns have no tokenizer), it shows a sample
-    that makes no tokenizer claim. Returns the printed message ("" for a hypothesis of the student's own).
+    that makes no tokenizer claim. Returns the hypothesis the prompt should state: ``hypothesis`` itself, or
+    that sample when our claim does not hold (so no false claim reaches the LLM); prints nothing for a
+    hypothesis of the student's own.
     """
     from .deliverables import SAMPLE_HYPOTHESIS, SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM
 
     if not isinstance(hypothesis, str) or hypothesis.strip() != SAMPLE_HYPOTHESIS:
-        return ""
+        return hypothesis
     _require_models(models)
     candidate = models["candidate"]
     measured = emoji_unknown_share(candidate, _slice_rows(df_eval, slices, slice_name)["text"])
-    if measured is not None and measured[1] and measured[0] >= UNK_CLAIM_SHARE:
+    holds = measured is not None and measured[1] and measured[0] >= UNK_CLAIM_SHARE
+    if holds:
         message = (f"Our sample's claim holds for this candidate ({candidate.model_id}): {measured[0]:.0%} of the "
                    f"{measured[1]} emoji in {slice_name!r} encode to its unknown token.")
     else:
         why = ("it has no tokenizer" if measured is None else
                f"its tokenizer encodes {measured[0]:.0%} of the {measured[1]} emoji in {slice_name!r} as unknown")
         message = (f"Our sample's claim does not hold for this candidate ({candidate.model_id}): {why}. "
-                   f"A sample that makes no tokenizer claim:\n  {SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM}")
+                   f"The prompt below states a sample that makes no tokenizer claim:\n  "
+                   f"{SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM}")
     print(message)
-    return message
+    return hypothesis if holds else SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM
 
 
 def build_generation_prompt(hypothesis: str, slice_name: str, df_eval: pd.DataFrame,

@@ -240,7 +240,6 @@ def start_wandb_run(*, project: str, run_name: str | None = None, config: Mappin
         run = open_run(mode)
     session = WandbSession(run, mode, reason, _open=open_run, _config=dict(config or {}))
     session._attach(run)
-    print(f"W&B mode: {mode} ({reason}).")
     if _in_colab():
         print(_colab_note(session.run_dir if mode == "offline" else None))
     return session

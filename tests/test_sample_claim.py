@@ -34,8 +34,9 @@ def _models(tmp_path, builder):
 def test_the_sample_claim_is_checked_on_the_loaded_tokenizer(tmp_path, df_eval, capsys, builder, holds):
     pytest.importorskip("transformers")
     models = _models(tmp_path, builder)
-    message = lab.check_sample_claim(SAMPLE_HYPOTHESIS, models, df_eval, lab.default_slices(), "emoji_dense")
-    assert message == capsys.readouterr().out.strip()
+    stated = lab.check_sample_claim(SAMPLE_HYPOTHESIS, models, df_eval, lab.default_slices(), "emoji_dense")
+    message = capsys.readouterr().out.strip()
+    assert stated == (SAMPLE_HYPOTHESIS if holds else SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM)
     if holds:
         assert message.startswith("Our sample's claim holds") and "100% of the 12 emoji" in message
     else:
@@ -46,6 +47,6 @@ def test_the_sample_claim_is_checked_on_the_loaded_tokenizer(tmp_path, df_eval, 
 def test_own_hypotheses_are_left_alone_and_both_samples_count_as_sample(df_eval, capsys):
     models = lab.load_models("offline", baseline="vader", candidate="vader", verbose=False)
     assert lab.check_sample_claim("The candidate misreads sarcasm.", models, df_eval, lab.default_slices(),
-                                  "emoji_dense") == ""
+                                  "emoji_dense") == "The candidate misreads sarcasm."
     assert capsys.readouterr().out == ""
     assert hypothesis_is_sample(SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM)

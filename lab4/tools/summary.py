@@ -326,9 +326,14 @@ def _read_outputs(cells):
     return record, errors, overall
 
 
+def _count(value) -> str:
+    """A count with thousands separators (``12,284``); anything else as it is (``needs running``)."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def _overall_lines(overall):
     return [f"Overall: {model} accuracy {v.get('accuracy', float('nan')):.3f}, macro-F1 "
-            f"{v.get('macro_f1', float('nan')):.3f} (n={int(v['n']) if v.get('n') is not None else '?'})"
+            f"{v.get('macro_f1', float('nan')):.3f} (n = {_count(int(v['n'])) if v.get('n') is not None else '?'})"
             for model, v in overall.items()]
 
 
@@ -465,7 +470,7 @@ def _format_summary(summary):
     run, d = s["run"], s["deliverables"]
     step7 = f"Step 7 generator: {run['generator']}, labels changed: {run['labels_changed']}"
     out = [f"== {s['notebook']} ==",
-           f"Lab {run['lab_version']}; data: {run['data']} ({run['n_tweets']} tweets); models: "
+           f"Lab {run['lab_version']}; data: {run['data']} ({_count(run['n_tweets'])} tweets); models: "
            f"{_models(run['models'])}; {step7}; W&B mode: {run['wandb_mode']}" if s["self_check"]
            else f"Run (lab version, data, models, W&B mode): {NEEDS_RUNNING}; {step7}"]
     if s["parameters"]:
