@@ -35,6 +35,7 @@ from .data import row_accounting
 from .models import SentimentModel
 from .runtime import NETWORK_TIMEOUT_S, _answers, _in_colab
 from .slicing import _describe
+from .validate import _require_table
 
 
 WANDB_INIT_TIMEOUT_S = 20.0  # online W&B start-up bound; past it the run goes offline instead
@@ -304,6 +305,39 @@ def _fingerprint(frame: pd.DataFrame) -> str | None:
     return digest.hexdigest()
 
 
+# W&B-native charts logged with slice_stats (interactive in the W&B UI), by key: (preset, what it shows).
+SLICE_CHARTS = {"slice_accuracy_chart": ("wandb/bar/v0", "accuracy per slice and model; its table holds the "
+                                         "95% Wilson interval as acc_lo/acc_hi"),
+                "regressions_vs_fixes": ("wandb/scatter/v0", "one point per slice: fixes (x) against regressions "
+                                         "(y); above the diagonal the candidate breaks more than it fixes")}
+
+
+def slice_charts(slice_stats: pd.DataFrame) -> dict:
+    """The two W&B charts of :data:`SLICE_CHARTS` built from ``slice_stats`` with wandb's own presets.
+
+    ``slice_accuracy_chart`` has one bar per slice and model (label ``"<slice> · <model>"``, columns ``slice``,
+    ``model``, ``accuracy``, ``acc_lo``, ``acc_hi``, ``n``); ``regressions_vs_fixes`` one point per slice
+    (columns ``slice``, ``fixes``, ``regressions``, ``n``, ``q_bh``). The preset bar chart draws no error
+    bars: the intervals are in its table for a panel of your own.
+    """
+    import wandb
+
+    _require_table(slice_stats, ["slice", "n", "baseline_acc", "baseline_lo", "baseline_hi",
+                                 "candidate_acc", "candidate_lo", "candidate_hi", "regressions", "fixes",
+                                 "q_bh"], "slice_charts (slice_stats)", "the table from lab.slice_stats")
+    rows = [[f"{r['slice']} · {m}", r["slice"], m, float(r[f"{m}_acc"]), float(r[f"{m}_lo"]),
+             float(r[f"{m}_hi"]), int(r["n"])]
+            for _, r in slice_stats.iterrows() for m in ("baseline", "candidate")]
+    accuracy = wandb.Table(columns=["label", "slice", "model", "accuracy", "acc_lo", "acc_hi", "n"], data=rows)
+    points = wandb.Table(columns=["slice", "fixes", "regressions", "n", "q_bh"],
+                         data=[[r["slice"], int(r["fixes"]), int(r["regressions"]), int(r["n"]), float(r["q_bh"])]
+                               for _, r in slice_stats.iterrows()])
+    return {"slice_accuracy_chart": wandb.plot.bar(accuracy, "label", "accuracy",
+                                                   title="Accuracy per slice, both models"),
+            "regressions_vs_fixes": wandb.plot.scatter(points, "fixes", "regressions",
+                                                       title="Regressions vs fixes per slice")}
+
+
 def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, object],
          summary: Mapping, config: Mapping) -> list[str]:
     """Log to the session's open run; returns the tables skipped because the run already holds them."""
@@ -321,6 +355,8 @@ def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Map
             continue
         payload[name] = _as_wandb_table(frame)
         logged[name] = (frame, fingerprint)
+    if "slice_stats" in logged:
+        payload.update(slice_charts(logged["slice_stats"][0]))
     if figures:
         import matplotlib.pyplot  # noqa: F401 -- wandb.Image looks figures up through pyplot
     payload.update({name: wandb.Image(fig) for name, fig in figures.items()})
@@ -519,6 +555,52 @@ def read_offline_tables(run_dir: str | os.PathLike, names: Iterable[str] | None 
     files = _table_files(run_dir)
     wanted = files if names is None else [n for n in names if n in files]
     return {name: _read_table_file(files[name]) for name in wanted}
+
+
+def _wandb_records(path: Path) -> Iterable[bytes]:
+    """The records of a run's ``.wandb`` file: a 7-byte ``:W&B`` header, then LevelDB-log blocks of 32 KiB whose
+    chunks (crc32, length, type: full / first / middle / last) carry serialised ``Record`` protos."""
+    import struct
+
+    raw, block, header = path.read_bytes(), 32768, 7
+    pos, pending = header, b""
+    while pos + header <= len(raw):
+        if block - pos % block < header:  # the block's tail is padding
+            pos += block - pos % block
+            continue
+        _, length, kind = struct.unpack("<IHB", raw[pos:pos + header])
+        if length == 0 and kind == 0:
+            break
+        data, pos = raw[pos + header:pos + header + length], pos + header + length
+        if kind == 1:
+            yield data
+        elif kind in (2, 3):
+            pending = (pending if kind == 3 else b"") + data
+        elif kind == 4:
+            yield pending + data
+            pending = b""
+
+
+def read_chart_specs(run_dir: str | os.PathLike) -> dict[str, dict]:
+    """The W&B custom charts a run holds, read from its folder (no network): ``{key: chart config}``, each with
+    ``panel_type`` and ``panel_config`` (``panelDefId``: the preset; ``fieldSettings``: which columns of the
+    chart's table, logged as ``<key>_table``, it draws). wandb keeps them in the run's config under
+    ``_wandb.visualize``, recorded in the run's ``.wandb`` file; the last record of a key wins.
+    """
+    from wandb.proto import wandb_internal_pb2
+
+    specs = {}
+    for path in sorted(Path(run_dir).glob("run-*.wandb")):
+        for data in _wandb_records(path):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(data)
+            if record.WhichOneof("record_type") != "config":
+                continue
+            for item in record.config.update:
+                keys = list(item.nested_key)
+                if keys[:2] == ["_wandb", "visualize"] and len(keys) == 3:
+                    specs[keys[2]] = json.loads(item.value_json)
+    return specs
 
 
 def _names(items, limit=6) -> str:

@@ -162,3 +162,37 @@ def test_check_logged_needs_the_notes_table_when_notes_are_given(offline):
     assert check_logged(info)[0]
     assert check_logged(info, notes={"a": "b c d e"}) == (
         False, "not logged: slice_notes; logged: df_long, slice_metrics, regression_metrics, df_eval")
+
+
+# ----------------------------------------------------------------------------- W&B-native charts
+
+def _slice_stats():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"text": [f"tweet {i}" for i in range(120)], "x": rng.random(120) < 0.4,
+                       "baseline_correct": rng.random(120) < 0.6, "candidate_correct": rng.random(120) < 0.7})
+    return lab.slice_stats(df, {"x": lambda d: d.x})
+
+
+def test_the_run_folder_holds_both_slice_charts_and_their_tables(offline):
+    stats = _slice_stats()
+    info = lab.log_to_wandb(offline, {**_required(20), "slice_stats": stats})
+    done = lab.finish_wandb_run(offline)
+    specs = lab4.tracking.read_chart_specs(done["run_dir"])
+    assert set(specs) == set(lab4.tracking.SLICE_CHARTS) and info["run_id"] == done["run_id"]
+    for key, (preset, _) in lab4.tracking.SLICE_CHARTS.items():
+        assert specs[key]["panel_config"]["panelDefId"] == preset
+    assert specs["regressions_vs_fixes"]["panel_config"]["fieldSettings"] == {"x": "fixes", "y": "regressions"}
+    tables = lab.read_offline_tables(done["run_dir"])
+    accuracy = tables["slice_accuracy_chart_table"]
+    assert len(accuracy) == 2 * len(stats) and set(accuracy["model"]) == {"baseline", "candidate"}
+    row = accuracy[(accuracy["slice"] == "x") & (accuracy["model"] == "candidate")].iloc[0]
+    x = stats.set_index("slice").loc["x"]
+    assert (row["accuracy"], row["acc_lo"], row["acc_hi"]) == pytest.approx(
+        (x["candidate_acc"], x["candidate_lo"], x["candidate_hi"]))
+    points = tables["regressions_vs_fixes_table"].set_index("slice")
+    assert points.loc["x", ["fixes", "regressions"]].tolist() == [x["fixes"], x["regressions"]]
+
+
+def test_no_charts_without_slice_stats(offline):
+    lab.log_to_wandb(offline, _required(5))
+    assert lab4.tracking.read_chart_specs(lab.finish_wandb_run(offline)["run_dir"]) == {}
