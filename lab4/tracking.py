@@ -16,6 +16,7 @@ the tables from there, so they must stay until it is synced) and the service's l
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -252,7 +253,12 @@ def _wandb_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Plain Python values (no pandas extension dtypes) so W&B can type every column."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == bool or str(out[col].dtype) == "boolean":
+        dtype = out[col].dtype
+        if (dtype == bool or str(dtype) == "boolean"
+                or (pd.api.types.is_numeric_dtype(dtype) and isinstance(dtype, pd.api.extensions.ExtensionDtype))):
+            # bools, and nullable numbers (Int64, Float64: their missing value pd.NA is no JSON value)
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+        elif isinstance(dtype, pd.StringDtype):  # str cells already
             out[col] = out[col].astype(object).where(out[col].notna(), None)
         elif not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].astype(object).where(out[col].notna(), None).map(
@@ -260,19 +266,79 @@ def _wandb_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# numpy dtype kinds whose values ``DataFrame.to_numpy(dtype=object)`` turns into plain Python int / float
+_PLAIN_NUMBER_KINDS = "iuf"
+
+
+@functools.cache
+def _plain_table_class():
+    """A ``wandb.Table`` whose cells are all str, int, float, bool or None (what :func:`_wandb_ready` makes).
+
+    Logging a table makes W&B write it twice: the run-folder file, and the table artifact that ``wandb
+    sync`` uploads. For the artifact, ``wandb.Table.to_json`` passes every cell through W&B's converter for
+    arrays, tensors, dates and media: about 60% of the logging time at 50,000 tweets. For a plain cell
+    that converter returns the cell itself, except a float NaN, which becomes None. So this class lets
+    wandb build the rest of the artifact JSON (columns, types, counts) from the table without rows and
+    puts in the rows already in that form. The artifact file is byte for byte the one wandb's own path
+    writes (``tests/test_wandb_tables.py`` compares them). Where wandb's JSON is not laid out as
+    expected (another wandb version), it falls back to wandb's own path.
+    """
+    import wandb
+
+    class PlainTable(wandb.Table):
+        _artifact_rows = None  # the rows as wandb's converter writes them, or None: use wandb's own path
+
+        def to_json(self, run_or_artifact):
+            rows = self._artifact_rows
+            if (rows is None or not isinstance(run_or_artifact, wandb.Artifact)
+                    or getattr(self, "log_mode", "IMMUTABLE") != "IMMUTABLE"):
+                return super().to_json(run_or_artifact)
+            full, self.data = self.data, []
+            try:
+                out = super().to_json(run_or_artifact)
+            finally:
+                self.data = full
+            if out.get("data") != [] or out.get("nrows", 0) != 0:  # not the layout this was written for
+                return super().to_json(run_or_artifact)
+            kept = rows[: getattr(wandb.Table, "MAX_ARTIFACT_ROWS", len(rows))]
+            out["data"] = kept
+            if "nrows" in out:
+                out["nrows"] = len(kept)
+            return out
+
+    return PlainTable
+
+
 def _as_wandb_table(frame: pd.DataFrame):
     """``frame`` as a ``wandb.Table`` with every row.
 
     The table is made with ``allow_mixed_types=True``, so every column is Optional[Any] and the per-row
     type check ``wandb.Table(data=rows)`` runs (``add_data`` for each row) cannot reject anything; it was
-    two thirds of the logging time, so the rows are set directly. The written JSON is identical
-    (``tests/test_wandb_tables.py`` compares both).
+    two thirds of the logging time, so the rows are set directly. When every column is plain (numbers,
+    text, bools and None, as :func:`_wandb_ready` leaves them), the artifact copy also skips W&B's
+    per-cell converter (see :func:`_plain_table_class`). Both written files are identical to wandb's own
+    path (``tests/test_wandb_tables.py`` compares them).
     """
-    import wandb
+    import numpy as np
 
     ready = _wandb_ready(frame)
-    table = wandb.Table(columns=[str(c) for c in ready.columns], allow_mixed_types=True)
-    table.data = ready.to_numpy(dtype=object).tolist()
+    values = ready.to_numpy(dtype=object)
+    table = _plain_table_class()(columns=[str(c) for c in ready.columns], allow_mixed_types=True)
+    table.data = values.tolist()
+    dtypes = list(ready.dtypes)
+    text = [isinstance(t, pd.StringDtype) for t in dtypes]  # pandas' text dtype: str cells, NaN where missing
+    if all(is_text or t == object or (isinstance(t, np.dtype) and t.kind in _PLAIN_NUMBER_KINDS)
+           for t, is_text in zip(dtypes, text)):
+        nan = {j: ready.iloc[:, j].isna().to_numpy() for j, t in enumerate(dtypes)
+               if text[j] or (t != object and t.kind == "f")}
+        nan = {j: mask for j, mask in nan.items() if mask.any()}
+        if nan:  # the artifact holds a NaN cell as null (the run-folder file as NaN, as wandb writes them)
+            values = values.copy()
+            for j, mask in nan.items():
+                values[mask, j] = None
+            table._artifact_rows = values.tolist()
+        else:
+            table._artifact_rows = table.data
     return table
 
 

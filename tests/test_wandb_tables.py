@@ -80,6 +80,29 @@ def test_the_fast_table_writes_what_wandbs_row_by_row_path_writes(offline):
     files = lab4.tracking._table_files(info["run_dir"])
     own_json, fast_json = (json.loads(files[n].read_text()) for n in ("own", "fast"))
     assert fast_json == own_json and len(fast_json["data"]) == 300
+    # the table artifacts `wandb sync` uploads (W&B's staging copies, under the temporary HOME) are identical too
+    staged = [path.read_bytes() for path in (lab4.tracking.Path.home() / ".local/share/wandb/artifacts/staging").iterdir()]
+    tables = [raw for raw in staged if json.loads(raw).get("columns") == list(ready.columns)]
+    assert len(tables) >= 2 and len(set(tables)) == 1 and len(json.loads(tables[0])["data"]) == 300
+
+
+@pytest.mark.parametrize("frame", [
+    _frame(300, seed=4),  # text with missing values, ints, floats with NaN, bools with missing values
+    pd.DataFrame({"n": pd.array([1, None, 3], dtype="Int64"), "x": pd.array([0.5, None, 2.0], dtype="Float64"),
+                  "s": ["a", "b", None], "u": np.array([1, 2, 3], dtype="uint8")}),  # nullable numbers: pd.NA
+], ids=["lab-columns", "nullable-numbers"])
+def test_the_artifact_copy_is_the_one_wandbs_own_path_writes(frame):
+    """The artifact JSON of a lab table equals wandb's own (per-cell converter) for the same rows, without
+    passing the cells through that converter."""
+    import wandb
+
+    ready = lab4.tracking._wandb_ready(frame)
+    own = wandb.Table(columns=list(ready.columns), data=ready.to_numpy(dtype=object).tolist(), allow_mixed_types=True)
+    fast = lab4.tracking._as_wandb_table(frame)
+    assert fast._artifact_rows is not None
+    as_json = [json.dumps(t.to_json(wandb.Artifact("t", "run_table")), sort_keys=True) for t in (own, fast)]
+    assert as_json[0] == as_json[1]
+    assert len(fast.data) == len(frame) and json.dumps(fast.data) == json.dumps(own.data)  # the run-folder copy
 
 
 def test_an_unchanged_table_is_not_logged_again(offline, capsys):
