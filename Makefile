@@ -27,6 +27,7 @@ $(VENV)/.installed: requirements.txt
 lab: install
 	mkdir -p $(OUT)
 	HF_HUB_DISABLE_PROGRESS_BARS=1 $(VENV)/bin/papermill lab4.ipynb $(OUT)/lab4.executed.ipynb --cwd . $(LAB_ARGS)
+	cp lab4_report.html $(OUT)/lab4_report.html   # the slice report, next to the executed notebook
 	$(PY) -m lab4.tools where $(OUT)/lab4.executed.ipynb
 
 test: install

@@ -35,7 +35,7 @@ Statistics used along the way (``lab4.stats``): :func:`wilson_interval`, :func:`
 :func:`paired_delta_interval`.
 
 Instructors and TAs: ``python -m lab4.tools release [--check] lab4.ipynb``, ``python -m lab4.tools
-summary NOTEBOOK_OR_FOLDER [--csv OUT.csv]``, ``python -m lab4.tools where NB`` (see docs/tas.md and docs/instructors.md).
+summary NOTEBOOK_OR_FOLDER [--csv OUT.csv] [--html OUT.html]``, ``python -m lab4.tools where NB`` (see docs/tas.md and docs/instructors.md).
 """
 
 from lab4.config import LABELS, MIN_SLICE_N

@@ -750,7 +750,7 @@ F_CELLS = [("open", "open the run (setup cell)"),
            ("step6", "Step 6 log cell: 6 tables, 2 plots, 2 charts, config, summary"),
            ("notes", "notes cell (slice_notes)"),
            ("step7", "Step 7 cell (ship_memo)"),
-           ("finish", "finish the run (last cell)"),
+           ("finish", "finish the run (last cell; this tree also writes the slice report)"),
            ("check", "`check_logged` in the self-check (reads the run folder back)")]
 
 
@@ -802,7 +802,10 @@ def _w_and_b_cells(tracking, lab, inputs: dict, times: dict) -> tuple[dict, bool
         session, {"slice_notes": lab.notes_table(inputs["notes"], inputs["slices"])}))
     timed("rerun", lambda: tracking.log_to_wandb(session, inputs["tables"]))  # Step 6 cell again, nothing changed
     timed("step7", lambda: tracking.log_to_wandb(session, {"ship_memo": inputs["memo"]}))
-    info = timed("finish", lambda: tracking.finish_wandb_run(session))
+    # the notebook's last W&B cell passes its slices: since issue 19 it also writes the slice report (tweets listed per slice)
+    import inspect
+    report = {"slices": inputs["slices"]} if "slices" in inspect.signature(tracking.finish_wandb_run).parameters else {}
+    info = timed("finish", lambda: tracking.finish_wandb_run(session, **report))
     passed, _ = timed("check", lambda: tracking.check_logged(info, notes=inputs["notes"]))
     return info, passed
 

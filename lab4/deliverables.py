@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from dataclasses import field
 from functools import lru_cache
@@ -391,7 +392,7 @@ def _run_facts(ns) -> dict:
     tweets, models, info = ns.get("tweets"), ns.get("models"), ns.get("wandb_run_info")
     facts = {"lab_version": __version__, "cwd": os.getcwd(), "data": UNKNOWN, "n_tweets": UNKNOWN,
              "models": UNKNOWN, "generator": UNKNOWN, "labels_changed": UNKNOWN,
-             "wandb_mode": UNKNOWN, "run_dir": None, "overall": None}
+             "wandb_mode": UNKNOWN, "run_dir": None, "report": None, "overall": None}
     if isinstance(tweets, pd.DataFrame):
         facts["data"] = str(tweets.attrs.get("source", UNKNOWN))
         facts["n_tweets"] = len(tweets)
@@ -406,6 +407,7 @@ def _run_facts(ns) -> dict:
     if isinstance(info, Mapping):
         facts["wandb_mode"] = str(info.get("mode", UNKNOWN))
         facts["run_dir"] = info.get("run_dir")
+        facts["report"] = info.get("report")
     overall = ns.get("overall")
     if isinstance(overall, pd.DataFrame) and {"model", "accuracy"} <= set(overall.columns):
         facts["overall"] = {str(row["model"]): {k: None if pd.isna(row[k]) else float(row[k])
@@ -509,6 +511,8 @@ def self_check(namespace, *, min_own_slices=MIN_OWN_SLICES):
         lines.append(f"[WARN] keys: {token} looks like an API key ({why}), in {', '.join(places)}; "
                      "delete it, revoke it, and load keys from the environment instead")
     done = sum(bool(v.passed) for v in verdicts.values())
+    if run.get("report") and Path(run["report"]).is_file():
+        lines.append(f"Slice report: {run['report']} (open it in a browser to walk the TA through your slices)")
     lines.append(f"Self-check: {done}/{len(verdicts)} deliverables done")
     record = {"schema": RECORD_SCHEMA, "done": done, "total": len(verdicts),
               "deliverables": {name: {"passed": bool(v.passed), "message": v.message,

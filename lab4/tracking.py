@@ -484,11 +484,15 @@ def log_to_wandb(session: WandbSession, tables: Mapping[str, pd.DataFrame] | Non
     and, offline, the exact ``wandb sync`` command.
     """
     tables = dict(tables or {})
-    if session.mode == "disabled":
+    if session.mode == "disabled":  # nothing goes to W&B; the session still keeps it for the report
         for name, frame in tables.items():
             session.rows[name] = len(frame)
+            session._logged[name] = (frame, None)
             if name not in session.tables:
                 session.tables.append(name)
+        session._figures.update(figures or {})
+        session._summary.update(summary or {})
+        session._config.update(config or {})
         return session.info()
     if session.finished:
         _continue_run(session)
@@ -498,12 +502,26 @@ def log_to_wandb(session: WandbSession, tables: Mapping[str, pd.DataFrame] | Non
     return session.info()
 
 
-def finish_wandb_run(session: WandbSession) -> dict:
-    """Close the run; print where it is and, offline, the exact command that uploads it later."""
+def finish_wandb_run(session: WandbSession, *, slices: Mapping[str, Callable] | None = None,
+                     report_dir: str | os.PathLike = ".") -> dict:
+    """Close the run; print where it is and, offline, the exact command that uploads it later.
+
+    Also writes the offline slice report (:mod:`lab4.htmlreport`, one HTML file that opens from disk)
+    from what the run logged, to ``report_dir`` and to the run folder, and prints where; ``slices``
+    (the notebook's slice functions) lets it list each slice's tweets. The returned info then holds
+    ``report`` and ``report_in_run`` (absolute paths, or None when no slice_stats were logged).
+    """
+    from .htmlreport import write_report
+
     if session.mode != "disabled" and not session.finished:
         session.run.finish()
     session.finished = True
     info = session.info()
+    try:
+        info.update(write_report(session, slices=slices, directory=report_dir))
+    except OSError as err:  # a read-only folder must not cost the student the run
+        print(f"Slice report: not written ({type(err).__name__}: {err}).")
+        info.update(report=None, report_in_run=None)
     continues = (f" (it continues run {', '.join(c['run_id'] for c in session.continues)} and holds "
                  "everything; upload this one)") if session.continues else ""
     if info["sync_command"]:
@@ -512,6 +530,9 @@ def finish_wandb_run(session: WandbSession) -> dict:
         print(f"W&B run: {info['url']}")
     else:
         print("W&B run: disabled, nothing was logged.")
+    if info.get("report"):
+        copy = f" (a copy is in the run folder: {info['report_in_run']})" if info.get("report_in_run") else ""
+        print(f"Slice report: {info['report']}{copy}\nOpen it in any browser; it needs no network.")
     return info
 
 

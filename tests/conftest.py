@@ -57,3 +57,15 @@ def tiny_eval():
     long = pd.concat([tweets.assign(model="baseline", model_id="b", pred=base, conf=0.9),
                       tweets.assign(model="candidate", model_id="c", pred=cand, conf=0.85)], ignore_index=True)
     return lab.build_eval_table(long)
+
+
+@pytest.fixture(scope="session")
+def lab_runs(tmp_path_factory):
+    """The fixed lab runs of tests/labruns.py (untouched, completed, errored, precomputed), executed once."""
+    import shutil
+
+    from labruns import make_runs
+    runs = make_runs(tmp_path_factory)
+    yield runs
+    for folder in runs.folders:
+        shutil.rmtree(folder, ignore_errors=True)

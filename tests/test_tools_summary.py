@@ -202,6 +202,8 @@ def test_saved_self_check_is_lines_plus_record(folder, name):
     entries = [(k, saved["deliverables"][k]) for k in deliverables.DELIVERABLES]
     assert shown[:6] == [f"[{'PASS' if v['passed'] else 'FAIL'}] {k}: {v['message']}" for k, v in entries]
     assert shown[-1] == f"Self-check: {saved['done']}/6 deliverables done"
+    assert shown[-2] == f"Slice report: {folder['workdir'] / 'lab4_report.html'} (open it in a browser to walk the " \
+        "TA through your slices)"  # the finish cell wrote it where the kernel runs
     assert not any("{" in line for line in shown)     # no JSON leaks into the text
 
 

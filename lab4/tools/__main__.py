@@ -1,4 +1,4 @@
-"""Command line for instructors and TAs: ``python -m lab4.tools release|summary|where``.
+"""Command line for instructors and TAs: ``python -m lab4.tools release|summary|where|render-check``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .summary import _summary_command, _where_command
 
 
 def main(argv=None):
-    """Command line: ``release [--check] NOTEBOOK`` and ``summary PATH [--csv OUT.csv]``.
+    """Command line: ``release [--check] NOTEBOOK``, ``summary PATH [--csv OUT.csv] [--html OUT.html]``, ``where``.
 
     Returns the exit status: release as in :func:`release_notebook`; summary 1 when a single
     notebook cannot be summarised; a folder gives 0 unless it holds no ``*.ipynb`` (a broken
@@ -31,6 +31,8 @@ def main(argv=None):
                                   "running them")
     summary.add_argument("path", help="one .ipynb, or a folder searched for *.ipynb")
     summary.add_argument("--csv", metavar="OUT.csv", help="write one row per notebook here")
+    summary.add_argument("--html", metavar="OUT.html", help="write the class page here: one sortable row per "
+                         "notebook, notes and answers expandable (opens offline in any browser)")
     where = commands.add_parser("where", help="say where an executed notebook's W&B run and plots are")
     where.add_argument("notebook", help="an executed copy, e.g. build/lab4.executed.ipynb")
     render = commands.add_parser("render-check", help="render an executed notebook to HTML and measure its "
@@ -45,7 +47,7 @@ def main(argv=None):
         return _where_command(Path(args.notebook))
     if args.command == "release":
         return release_notebook(args.notebook, check=args.check, source=args.source)
-    return _summary_command(Path(args.path), args.csv)
+    return _summary_command(Path(args.path), args.csv, args.html)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from ..deliverables import (DELIVERABLES, DISCUSSION_KEYS, GENERATOR_VARIABLE, L
                             RECORD_MIME, RECORD_SCHEMA, UNKNOWN, Verdict, judge_cases,
                             judge_discussion, judge_hypothesis, judge_notes, judge_slices,
                             note_written, shipped_slice_names)
+from ..htmlreport import REPORT_NAME
 from ..keyscan import _as_text, _output_texts
 from ..slicing import _describe, default_slices
 from .release import _read_notebook
@@ -547,7 +548,7 @@ def _csv_row(summary, root):
     return {key: _spreadsheet_safe(value) for key, value in row.items()}
 
 
-def _summary_command(path, csv_path):
+def _summary_command(path, csv_path, html_path=None):
     root = path if path.is_dir() else path.parent
     if path.is_dir():
         notebooks = sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -560,7 +561,7 @@ def _summary_command(path, csv_path):
     for summary in summaries:
         if summary["problem"]:
             print(f"{summary['notebook']}: {summary['problem']}", file=sys.stderr)
-        elif not csv_path:
+        elif not csv_path and not html_path:
             print(_format_summary(summary) + "\n")
     if csv_path:
         with open(csv_path, "w", newline="", encoding="utf-8") as handle:
@@ -568,6 +569,10 @@ def _summary_command(path, csv_path):
             writer.writeheader()
             writer.writerows(_csv_row(summary, root) for summary in summaries)
         print(f"summary: wrote {len(summaries)} rows to {csv_path}")
+    if html_path:
+        from .classpage import write_class_page
+        written = write_class_page(summaries, root, html_path)
+        print(f"summary: wrote the class page ({len(summaries)} notebooks) to {written}; open it in any browser")
     return 1 if not path.is_dir() and summaries[0]["problem"] else 0
 
 
@@ -593,15 +598,23 @@ def _where_command(path: Path) -> int:
     run = (record or {}).get("run") or {}
     run_dir = run.get("run_dir") or next((m.group(1) for m in map(re.compile(r"saved in (\S+)").search,
                                                                    run_lines) if m), None)
-    if not run_dir:
-        return 0
     bases = [Path(run["cwd"])] if run.get("cwd") else []
     bases.append(Path(path).resolve().parent)
-    folder = next((base / run_dir for base in bases if (base / run_dir).is_dir()), bases[-1] / run_dir)
-    if folder.is_dir():
+    folder = (next((base / run_dir for base in bases if (base / run_dir).is_dir()), bases[-1] / run_dir)
+              if run_dir else None)
+    if folder is None:
+        pass
+    elif folder.is_dir():
         images = sorted(folder.glob("files/media/images/**/*.png"))
         print(f"Plots: inline in the notebook, and {len(images)} image(s) in {folder}/files/media/images")
     else:
         print(f"Plots: inline in the notebook; the run folder {run_dir} is not at {folder} (it is "
               "relative to the folder the notebook ran in)")
+    reports = [p for p in (Path(run["report"]) if run.get("report") else None,
+                           folder / REPORT_NAME if folder else None,
+                           Path(path).resolve().parent / REPORT_NAME) if p is not None and p.is_file()]
+    if reports:
+        print("Slice report (opens offline in any browser): " + ", ".join(dict.fromkeys(map(str, reports))))
+    else:
+        print("Slice report: not found (the cell that finishes the W&B run writes it)")
     return 0
