@@ -141,10 +141,12 @@ def plain_table(frame: pd.DataFrame, columns=None, *, numbers=()) -> str:
 
 
 def _figure_uri(figure) -> str | None:
-    """A matplotlib figure as a PNG data URI (None if it cannot be drawn)."""
+    """A matplotlib figure, or PNG bytes already drawn, as a PNG data URI (None if it cannot be drawn)."""
+    if isinstance(figure, bytes):
+        return "data:image/png;base64," + base64.b64encode(figure).decode("ascii")
     try:
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110)
+        figure.savefig(buffer, format="png")
     except Exception:  # noqa: BLE001 - a figure that cannot be drawn is left out, and the page says so
         return None
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -176,7 +178,12 @@ def _tweets(df_eval: pd.DataFrame, slices: Mapping[str, Callable] | None, names)
         if column in df_eval.columns:
             outcome = outcome.mask(df_eval[column].fillna(False).astype(bool) & (outcome == ""), column)
     frame = df_eval[columns].assign(outcome=outcome.values)
-    rows = [[_plain(v) for v in row] for row in frame.itertuples(index=False)]
+    for column in ("baseline_conf", "candidate_conf"):  # shown with 3 decimals; 4 keep the file small
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").round(4)
+    values = frame.astype(object).to_numpy()
+    values[pd.isna(frame).to_numpy()] = None  # NaN, NA, NaT -> null
+    rows = values.tolist()
     members, missing = {}, []
     for name in names:
         if name == "all":  # slice_stats' first row: every tweet
@@ -376,7 +383,8 @@ def write_report(session, *, slices: Mapping[str, Callable] | None = None, direc
     tables = {name: frame for name, (frame, _) in session._logged.items()}
     if "slice_stats" not in tables:
         return {"report": None, "report_in_run": None}
-    text = build_report(tables, figures=session._figures, slices=slices, config=session._config,
+    figures = {name: session._pngs.get(name, figure) for name, figure in session._figures.items()}
+    text = build_report(tables, figures=figures, slices=slices, config=session._config,
                         summary=session._summary, run=session.info())
     paths = {"report": Path(directory) / REPORT_NAME,
              "report_in_run": Path(session.run_dir) / REPORT_NAME if session.run_dir else None}

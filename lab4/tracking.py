@@ -178,6 +178,7 @@ class WandbSession:
     _open: Callable | None = field(default=None, repr=False)        # opens a run with the start's settings
     _logged: dict = field(default_factory=dict, repr=False)         # name -> (frame, fingerprint)
     _figures: dict = field(default_factory=dict, repr=False)
+    _pngs: dict = field(default_factory=dict, repr=False)           # figure name -> the PNG bytes W&B got
     _config: dict = field(default_factory=dict, repr=False)
     _summary: dict = field(default_factory=dict, repr=False)
 
@@ -423,9 +424,19 @@ def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Map
         logged[name] = (frame, fingerprint)
     if "slice_stats" in logged:
         payload.update(slice_charts(logged["slice_stats"][0]))
+    pngs = {}
     if figures:
+        import io
+
         import matplotlib.pyplot  # noqa: F401 -- wandb.Image looks figures up through pyplot
-    payload.update({name: wandb.Image(fig) for name, fig in figures.items()})
+        from PIL import Image as PILImage
+
+        # drawn once, as wandb.Image(fig) draws it (savefig to PNG, then PIL); the report reuses the bytes
+        for name, fig in figures.items():
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png")
+            pngs[name] = buffer.getvalue()
+            payload[name] = wandb.Image(PILImage.open(io.BytesIO(pngs[name])))
     if payload:
         with _table_row_limits(max((len(f) for f, _ in logged.values()), default=0)):
             run.log(payload)
@@ -433,6 +444,9 @@ def _log(session: WandbSession, tables: Mapping[str, pd.DataFrame], figures: Map
         run.summary[key] = value
     session._summary.update(summary)
     session._figures.update(figures)
+    for name in figures:
+        session._pngs.pop(name, None)
+    session._pngs.update(pngs)
     session._logged.update(logged)
     for name, (frame, _) in logged.items():
         session.rows[name] = len(frame)
