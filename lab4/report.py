@@ -148,18 +148,25 @@ def _recall_row(overall, collapsed):
 
 
 def _slice_rows(stats, alpha):
-    regressed = stats[stats["significant_regression"] & (stats["slice"] != "all")]
-    small = stats[stats["too_small"] & (stats["slice"] != "all")]
+    slices = stats[stats["slice"] != "all"]
+    regressed = slices[slices["significant_regression"]]
+    small = slices[slices["too_small"]]
+    leads = slices[(slices["delta"] < 0) & ~slices["significant_regression"] & ~slices["too_small"]]
     rows = [("significant regressions",
              "; ".join(f"{r.slice} (delta {r.delta:+.3f}, q = {r.q_bh:.3g}, "
                        f"{r.regressions} vs {r.fixes})" for r in regressed.itertuples()) or "none",
              f"{len(regressed)} slice(s) where the candidate is reliably worse (BH q < {alpha})"
              if len(regressed) else "no slice shows a regression beyond chance"),
+            ("worse, not significantly",
+             "; ".join(f"{r.slice} (delta {r.delta:+.3f}, q = {r.q_bh:.2g}, {r.regressions} vs {r.fixes}, "
+                       f"n = {r.n})" for r in leads.itertuples()) or "none",
+             "the candidate is worse here, but not beyond chance at these n: a lead to test (Step 7), "
+             "not a finding" if len(leads) else "no other slice where the candidate is worse"),
             ("too small to judge",
              ", ".join(f"{r.slice} (n = {r.n})" for r in small.itertuples()) or "none",
              "no conclusion possible here: absence of evidence is not evidence of safety; "
              "collect more examples" if len(small) else "every slice is large enough")]
-    return rows, regressed, small
+    return rows, regressed, small, leads
 
 
 def _stress_row(synthetic_summary):
@@ -220,7 +227,8 @@ def ship_memo(stats, overall, *, synthetic_summary=None, perturbations=None, alp
     accuracy (both 95% Wilson intervals, delta with its paired Newcombe interval and the exact
     McNemar p: one pre-planned test, read with :func:`verdict` exactly as slice_stats reads its
     "all" row), macro F1 and per-class recall change (a collapsed class, see
-    :func:`collapsed_classes`, is a concern), slices with significant regressions (BH q), slices too
+    :func:`collapsed_classes`, is a concern), slices with significant regressions (BH q), slices where
+    the candidate is worse but not significantly (large enough to judge; a caveat, not a concern), slices too
     small to judge, the stress-test failure rate when ``synthetic_summary`` (columns model,
     failure_rate, lo, hi) is given, the perturbation tests where the candidate fails more often than
     the baseline (intervals apart) when ``perturbations`` (from run_perturbation_tests) is given, and a
@@ -234,9 +242,10 @@ def ship_memo(stats, overall, *, synthetic_summary=None, perturbations=None, alp
     a = stats.set_index("slice").loc["all"]
     overall_row, better, worse = _overall_row(a, alpha)
     collapsed = collapsed_classes(overall)
-    slice_rows, regressed, small = _slice_rows(stats, alpha)
+    slice_rows, regressed, small, leads = _slice_rows(stats, alpha)
     rows = [overall_row, _recall_row(overall, collapsed), *slice_rows]
-    stress_worse, caveats = False, []
+    stress_worse = False
+    caveats = ([f"the candidate is worse, though not significantly, on {', '.join(leads['slice'])}"] if len(leads) else [])
     if synthetic_summary is not None:
         row, stress_worse = _stress_row(synthetic_summary)
         rows.append(row)

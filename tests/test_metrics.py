@@ -137,6 +137,24 @@ def test_memo_names_a_collapsed_class():
     assert memo.loc["recommendation", "reading"].startswith("Evidence leans against shipping")
 
 
+def test_memo_names_slices_that_lose_without_significance_as_a_caveat():
+    # 200 tweets: the candidate fixes 40 overall; on the first 60 it breaks 8 and fixes 4 (worse, q well above 0.05)
+    labels = ["negative"] * 200
+    base = ["negative"] * 8 + ["neutral"] * 4 + ["negative"] * 48 + ["neutral"] * 40 + ["negative"] * 100
+    cand = ["neutral"] * 8 + ["negative"] * 4 + ["negative"] * 48 + ["negative"] * 40 + ["negative"] * 100
+    df_eval = _eval_from(labels, base, cand)
+    stats = lab.slice_stats(df_eval, {"first": lambda d: d.tweet_id < 60, "rest": lambda d: d.tweet_id >= 60})
+    memo = lab.ship_memo(stats, lab.overall_metrics(df_eval)).set_index("item")
+    assert memo.loc["worse, not significantly", "evidence"].startswith("first (delta -0.067, q = ")
+    assert memo.loc["significant regressions", "evidence"] == "none"
+    reading = memo.loc["recommendation", "reading"]
+    assert reading.startswith("Evidence leans towards shipping")
+    assert "But the candidate is worse, though not significantly, on first: weigh that against the gain." in reading
+    better = lab.ship_memo(lab.slice_stats(df_eval, {"rest": lambda d: d.tweet_id >= 60}),
+                           lab.overall_metrics(df_eval)).set_index("item")
+    assert better.loc["worse, not significantly", "evidence"] == "none"
+
+
 @pytest.mark.parametrize("table", ["slice_metrics", "regression_metrics", "slice_stats"])
 def test_too_small_is_one_definition(table):
     # 40 tweets (n >= 30) but accuracy near 0.5 gives a Wilson interval wider than 0.30 only below ~40:
