@@ -52,13 +52,13 @@ DELIVERABLES = ("slices", "notes", "wandb", "hypothesis", "cases", "discussion")
 # (tests/test_deliverables.py checks that the two never drift apart). "Still the sample" compares
 # content with these, never a comment or a prefix.
 SAMPLE_HYPOTHESIS = (
-    "SAMPLE: The candidate gains least on emoji-heavy tweets because its tokenizer turns nearly every "
-    "emoji into one [UNK] token, so the sentiment the emoji carry never reaches the model.")
+    "SAMPLE: The candidate does worse on emoji-heavy tweets than on the rest because its tokenizer turns nearly "
+    "every emoji into one [UNK] token, so the sentiment the emoji carry never reaches the model.")
 # The sample shown instead when the loaded candidate's tokenizer keeps emoji (or it has none): no tokenizer claim.
 SAMPLE_HYPOTHESIS_NO_TOKENIZER_CLAIM = (
-    "SAMPLE: The candidate gains least on emoji-heavy tweets because the emoji carry most of their sentiment "
-    "while its training taught it to read the words, so tweets whose words are flat or contradict the emoji "
-    "get the wrong label.")
+    "SAMPLE: The candidate does worse on emoji-heavy tweets than on the rest because the emoji carry most of "
+    "their sentiment while its training taught it to read the words, so tweets whose words are flat or contradict "
+    "the emoji get the wrong label.")
 
 SAMPLE_CASES_TEXT = """
 # SAMPLE (replace with your LLM's answer)

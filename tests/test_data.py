@@ -39,13 +39,36 @@ def test_bundled_csv_loads_test_split_and_accounts_for_every_row():
     assert dropped["reason"].str.startswith("split train").sum() >= 1000
 
 
-def test_bundled_csv_has_no_duplicates_and_balanced_classes():
-    source = pd.read_csv(lab4.data.BUNDLED_CSV)
-    assert not source["text"].duplicated().any()
-    shares = source[source["split"] == "test"]["label"].value_counts(normalize=True)
-    assert shares["negative"] == pytest.approx(0.32, abs=0.03)
-    assert shares["neutral"] == pytest.approx(0.48, abs=0.03)
-    assert shares["positive"] == pytest.approx(0.20, abs=0.03)
+# TweetEval's sentiment balance (negative, neutral, positive) per split: the bundled splits are built to match it.
+TWEETEVAL_BALANCE = {"test": (0.32, 0.48, 0.20), "train": (0.16, 0.45, 0.39)}
+
+
+@pytest.mark.parametrize("split", ["test", "train"])
+def test_bundled_csv_has_no_duplicates_and_tweeteval_balance(split):
+    source = pd.read_csv(lab4.data.BUNDLED_CSV, dtype=str, keep_default_na=False)
+    assert not source["text"].str.strip().str.lower().duplicated().any()
+    rows = source[source["split"] == split]
+    assert len(rows) >= 1000
+    shares = rows["label"].value_counts(normalize=True)
+    for label, expected in zip(["negative", "neutral", "positive"], TWEETEVAL_BALANCE[split]):
+        assert shares[label] == pytest.approx(expected, abs=0.03), (split, label)
+
+
+def test_every_shipped_slice_holds_at_least_100_test_tweets():
+    tweets, _ = lab.load_tweets(verbose=False)
+    tweets = lab.add_slice_metadata(tweets)
+    sizes = {name: int(fn(tweets).sum()) for name, fn in lab.default_slices().items()}
+    assert min(sizes.values()) >= 100, sizes
+
+
+def test_bundled_splits_are_on_different_topics():
+    """TweetEval's test split comes from a later period and other topics than its train split; so do ours."""
+    import re
+
+    source = pd.read_csv(lab4.data.BUNDLED_CSV, dtype=str, keep_default_na=False)
+    tags = {split: {t.lower() for text in source.loc[source["split"] == split, "text"]
+                    for t in re.findall(r"#\w+", text)} for split in ("test", "train")}
+    assert len(tags["test"] & tags["train"]) <= 0.2 * len(tags["test"])
 
 
 def test_dropped_rows_carry_reasons(write_csv):

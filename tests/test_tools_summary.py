@@ -359,7 +359,7 @@ def test_report_of_executed_notebook(folder, capsys):
     report = capsys.readouterr().out
     for expected in ["Self-check: 1/6 (its saved record)", "[FAIL] notes: ", "contrsat_long",
                      "W&B mode: offline", "Step 7 generator: none (copy-paste)", "Overall: baseline accuracy",
-                     "Hypothesis (our SAMPLE): The candidate gains least", "Own slices: mention_question, contrast_long",
+                     "Hypothesis (our SAMPLE): The candidate does worse on emoji-heavy tweets", "Own slices: mention_question, contrast_long",
                      "0 of the student's own, 10 of our sample", "[WARN] API key in variable wandb_key: 0123…"]:
         assert expected in report, expected
 

@@ -1,6 +1,10 @@
-"""Check a draft file of bundled tweets: labels, slices, lengths, emoji rules, near-duplicates (no model is run)."""
+"""Check a file of written tweets (text,label,split) without any model: labels, slices, lengths, emoji rules,
+near-duplicates. The writers of tweets.csv ran it on their parts (docs/data-writing.md); run it on any draft:
+
+    .venv/bin/python benchmarks/check_tweets.py FILE.csv
+"""
 import csv, sys, difflib, re
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
 import pandas as pd
 import emoji
 from afinn import Afinn
