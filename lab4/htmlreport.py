@@ -56,6 +56,7 @@ table.plain th,table.plain td{border:1px solid #d0d7de;padding:4px 8px;vertical-
 table.plain th{background:#f6f8fa}table.plain td.num{text-align:right;font-variant-numeric:tabular-nums}
 .controls{display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin:.4em 0}
 .controls input{min-width:18em;padding:3px 6px}.hint{color:#57606a;font-size:.92em}
+.slice-note{white-space:pre-wrap;max-width:80em}
 .tabulator{font-size:.9em}.tabulator .tabulator-row.too-small{color:#6e7781}
 .tabulator .tabulator-row.sig-regression{background:#ffebe9}
 .tabulator .tabulator-row.tabulator-selected{background:#ddf4ff}
@@ -153,6 +154,7 @@ def _figure_uri(figure) -> str | None:
 
 
 def _slice_rows(slice_stats: pd.DataFrame, notes: pd.DataFrame | None) -> list[dict]:
+    from .deliverables import note_written  # the self-check's rule; imported here: deliverables imports tracking
     noted = {}
     if notes is not None and {"slice", "note"} <= set(notes.columns):
         noted = dict(zip(notes["slice"], notes["note"]))
@@ -165,7 +167,8 @@ def _slice_rows(slice_stats: pd.DataFrame, notes: pd.DataFrame | None) -> list[d
                    candidate_ci=_fmt_ci(r.get("candidate_acc"), r.get("candidate_lo"), r.get("candidate_hi")),
                    delta_ci=("n/a" if pd.isna(r.get("delta")) else
                              f"{r['delta']:+.3f} [{r['delta_lo']:+.3f}, {r['delta_hi']:+.3f}]"),
-                   q_text=fmt_p(r.get("q_bh")), note=_plain(noted.get(r.get("slice"))))
+                   q_text=fmt_p(r.get("q_bh")), note=_plain(noted.get(r.get("slice"))),
+                   note_written=note_written(noted.get(r.get("slice"))))
         rows.append(row)
     return rows
 
@@ -282,6 +285,10 @@ function showSlice(name) {
   current = name;
   const row = DATA.slices.find(r => r.slice === name);
   const title = document.getElementById("tweets-title");
+  const note = document.getElementById("tweets-note");
+  note.textContent = !row || name === "all" ? "" : row.note_written ? `Your note: ${row.note}`
+    : "No note written on this slice yet (Step 6).";
+  note.classList.toggle("hint", !(row && row.note_written));
   if (!(name in DATA.members)) {
     title.textContent = `Tweets in ${name}: not listed (this slice's function was not passed to the report)`;
     tweetTable.setData([]);
@@ -355,6 +362,7 @@ exact McNemar p-value of regressions against fixes (small: unlikely by chance). 
 judge; red rows are significant regressions.</p>
 <div id="slice-table"></div>{unlisted}</section>
 <section id="tweets"><h2 id="tweets-title">Tweets of a slice</h2>
+<p id="tweets-note" class="slice-note"></p>
 <div class="controls"><label>show <select id="tweet-filter">{options}</select></label>
 <input id="tweet-search" type="search" placeholder="filter by text"></div>
 <div id="tweet-table"></div>

@@ -49,6 +49,17 @@ def test_a_slice_without_its_function_is_listed_as_unlisted(tiny_eval, slices):
     assert "Not listed (their slice functions were not passed to the report): broken." in page
 
 
+@pytest.mark.parametrize("note, written", [("TODO", False), ("bad", False), (None, False),
+                                           ("Candidate misses hashtags that carry the sentiment.", True)])
+def test_each_slice_row_carries_its_note_judged_by_the_self_checks_rule(tiny_eval, slices, note, written):
+    stats = lab.slice_stats(tiny_eval, {"has_hashtag": slices["has_hashtag"]})
+    notes = pd.DataFrame({"slice": ["has_hashtag"], "note": [note]})
+    rows = {r["slice"]: r for r in htmlreport.report_data(
+        {"slice_stats": stats, "df_eval": tiny_eval, "slice_notes": notes}, slices=slices)["slices"]}
+    assert rows["has_hashtag"]["note"] == note and rows["has_hashtag"]["note_written"] is written
+    assert rows["all"]["note_written"] is False
+
+
 def test_the_page_requests_nothing_and_cannot_be_broken_by_a_tweet(tiny_eval, slices):
     evil = tiny_eval.copy()
     evil.loc[0, "text"] = "</script><script>alert(1)</script> <!-- #fail"

@@ -89,6 +89,10 @@ def test_slice_report_opens_offline_and_a_click_lists_the_slices_tweets(lab_runs
         page.locator("#slice-table .tabulator-row", has_text=target["slice"]).first.click()
         title = page.locator("#tweets-title").inner_text()
         assert title.startswith(f"Tweets in {target['slice']} (n = {target['n']:,})"), title
+        note = page.locator("#tweets-note").inner_text()
+        assert note == (f"Your note: {target['note']}" if target["note_written"]
+                        else "No note written on this slice yet (Step 6)."), note
+        assert target["note_written"] == (run == "completed")
         count = lambda: page.evaluate("tweetTable.getDataCount('active')")  # noqa: E731
         assert count() == target["n"]
         assert page.locator("#tweet-table .tabulator-row").count() > 0
