@@ -142,13 +142,24 @@ class Kernel:
 
 
 def texts(cell):
-    """What a cell's outputs show as text in a notebook: streams, text/plain, error names and values."""
-    shown = []
+    """What a cell's outputs show as text in a notebook: streams, text/plain, error names and values.
+
+    Consecutive outputs of one stream are shown as one, as Jupyter shows them: how the kernel's flushes split
+    a cell's prints into messages depends on timing, not on what was printed.
+    """
+    shown, last_stream = [], None
     for output in cell.get("outputs", []):
         kind = output.get("output_type")
         if kind == "stream":
-            shown.append(lab4.keyscan._as_text(output.get("text", "")))
-        elif kind in ("display_data", "execute_result"):
+            text = lab4.keyscan._as_text(output.get("text", ""))
+            if last_stream == output.get("name") and shown:
+                shown[-1] += text
+            else:
+                shown.append(text)
+            last_stream = output.get("name")
+            continue
+        last_stream = None
+        if kind in ("display_data", "execute_result"):
             shown.append(lab4.keyscan._as_text(output.get("data", {}).get("text/plain", "")))
         elif kind == "error":
             shown.append(f"{output.get('ename')}: {output.get('evalue')}")

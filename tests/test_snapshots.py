@@ -120,3 +120,16 @@ def test_normalisation_keeps_results_and_replaces_only_volatile_parts():
     assert "(<duration> still to compute)" in out and "<progress bar>" in out
     assert "offline-run-<when>-<run-id>" in out and "run id <run-id>;" in out and "qke0cshp" not in out
     assert not any(line.endswith(" ") for line in out.splitlines())
+
+
+def test_a_print_split_across_messages_reads_as_jupyter_shows_it():
+    # ipykernel flushes stdout on a timer, so one cell's prints may arrive as one stream output or several
+    one = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "W&B run: offline\nSlice report: x\n"}]}
+    split = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "W&B run: offline\n"},
+                         {"output_type": "stream", "name": "stdout", "text": "Slice report: x\n"}]}
+    assert texts(split) == texts(one) == "W&B run: offline\nSlice report: x\n"
+    mixed = {"outputs": [{"output_type": "stream", "name": "stdout", "text": "a\n"},
+                         {"output_type": "stream", "name": "stderr", "text": "warn\n"},
+                         {"output_type": "execute_result", "data": {"text/plain": "1"}},
+                         {"output_type": "stream", "name": "stdout", "text": "b\n"}]}
+    assert texts(mixed) == "a\n\nwarn\n\n1\nb\n"

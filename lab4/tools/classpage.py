@@ -73,11 +73,11 @@ def _details(summary) -> str:
     notes = (d["notes"].get("facts") or {}).get("notes")
     if isinstance(notes, list):
         done = _fact(s, "notes", "done", lambda _: _done(d["notes"]["facts"]))
-        rows = "".join(f"<tr><td>{_esc(str(name))}</td><td>{_esc(str(note))}</td><td>"
-                       f"{'' if note_written(note) else _NOT_DONE}</td></tr>"
+        rows = "".join(f"<tr><td>{_esc(str(name))}</td><td>{_esc(str(note))}"
+                       f"{'' if note_written(note) else ' ' + _NOT_DONE}</td></tr>"
                        for name, note in notes)
         parts.append(f"<h4>Slice notes ({_esc(done)} written)</h4><table class=\"plain\">"
-                     f"<thead><tr><th>slice</th><th>note</th><th></th></tr></thead><tbody>{rows}</tbody></table>")
+                     f"<thead><tr><th>slice</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>")
     else:
         parts.append(f"<p><b>Slice notes</b>: {_esc(d['notes']['message'])}</p>")
     sample = " (our SAMPLE)" if (d["hypothesis"].get("facts") or {}).get("sample") else ""

@@ -453,10 +453,23 @@ def _scores(scores):
     return ", ".join(f"{model} {scores[model]}/{n}" for model in ("baseline", "candidate") if model in scores)
 
 
+def _cut(text, limit, at_space=True):
+    """``text`` kept to ``limit`` characters, marked with an ellipsis when shortened (cut at a space: words).
+
+    >>> _cut("short enough", 20), _cut("one two three four", 10), _cut("x = f(a, b)", 7, at_space=False)
+    ('short enough', 'one two …', 'x = f(a…')
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    return (head[:head.rfind(" ") + 1] if at_space and " " in head else head) + "…"
+
+
 def _error_line(error):
     count = f" (In [{error['execution_count']}])" if error.get("execution_count") else ""
-    return (f"cell {error['cell']}{count} `{error['source'][:60]}`: {error['ename']}: "
-            f"{error['evalue'][:300]}")
+    return (f"cell {error['cell']}{count} `{_cut(error['source'], 60, at_space=False)}`: {error['ename']}: "
+            f"{_cut(error['evalue'], 400)}")
 
 
 def _models(models):
