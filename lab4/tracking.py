@@ -672,6 +672,8 @@ def _wandb_records(path: Path) -> Iterable[bytes]:
         _, length, kind = struct.unpack("<IHB", raw[pos:pos + header])
         if length == 0 and kind == 0:
             break
+        if pos + header + length > len(raw):  # a chunk still being written: what is complete is all there is
+            break
         data, pos = raw[pos + header:pos + header + length], pos + header + length
         if kind == 1:
             yield data
@@ -682,19 +684,40 @@ def _wandb_records(path: Path) -> Iterable[bytes]:
             pending = b""
 
 
-def read_chart_specs(run_dir: str | os.PathLike) -> dict[str, dict]:
+def _run_file_records(path: Path, wait: float) -> list:
+    """The parsed ``Record`` protos of one ``.wandb`` file. wandb's finish() can return while its writer is
+    still flushing the file, so until the run's ``exit`` record is there this reads again, for up to ``wait``
+    seconds, and then settles for the records that are complete."""
+    import time
+
+    from google.protobuf.message import DecodeError
+    from wandb.proto import wandb_internal_pb2
+
+    deadline = time.monotonic() + wait
+    while True:
+        records = []
+        for data in _wandb_records(path):
+            record = wandb_internal_pb2.Record()
+            try:
+                record.ParseFromString(data)
+            except DecodeError:  # only a record caught mid-write; the next read gets it whole
+                break
+            records.append(record)
+        if (records and records[-1].WhichOneof("record_type") == "exit") or time.monotonic() >= deadline:
+            return records
+        time.sleep(0.05)
+
+
+def read_chart_specs(run_dir: str | os.PathLike, *, wait: float = 5.0) -> dict[str, dict]:
     """The W&B custom charts a run holds, read from its folder (no network): ``{key: chart config}``, each with
     ``panel_type`` and ``panel_config`` (``panelDefId``: the preset; ``fieldSettings``: which columns of the
     chart's table, logged as ``<key>_table``, it draws). wandb keeps them in the run's config under
-    ``_wandb.visualize``, recorded in the run's ``.wandb`` file; the last record of a key wins.
+    ``_wandb.visualize``, recorded in the run's ``.wandb`` file; the last record of a key wins. A finished
+    run's file is waited for (up to ``wait`` seconds) until wandb has written all of it.
     """
-    from wandb.proto import wandb_internal_pb2
-
     specs = {}
     for path in sorted(Path(run_dir).glob("run-*.wandb")):
-        for data in _wandb_records(path):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(data)
+        for record in _run_file_records(path, wait):
             if record.WhichOneof("record_type") != "config":
                 continue
             for item in record.config.update:

@@ -2,6 +2,8 @@
 after the finish, and check_logged judging what the run folder really holds."""
 import json
 import shutil
+import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +221,27 @@ def test_the_run_folder_holds_both_slice_charts_and_their_tables(offline):
 def test_no_charts_without_slice_stats(offline):
     lab.log_to_wandb(offline, _required(5))
     assert lab4.tracking.read_chart_specs(lab.finish_wandb_run(offline)["run_dir"]) == {}
+
+
+def test_chart_specs_are_read_whole_from_a_run_file_wandb_is_still_flushing(offline, tmp_path):
+    # wandb's finish() can return before its writer has flushed the .wandb file (seen once in CI: a record cut
+    # mid-write); the reader waits for the run's exit record and never parses a partial chunk
+    lab.log_to_wandb(offline, {**_required(20), "slice_stats": _slice_stats()})
+    done = Path(lab.finish_wandb_run(offline)["run_dir"])
+    whole = lab4.tracking.read_chart_specs(done)
+    assert set(whole) == set(lab4.tracking.SLICE_CHARTS)
+    (source,) = done.glob("run-*.wandb")
+    raw = source.read_bytes()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    target = copy / source.name
+    for cut in (7, 100, len(raw) // 2, len(raw) - 20, len(raw) - 1):
+        target.write_bytes(raw[:cut])  # a flush caught part way: what is complete, no error
+        assert set(lab4.tracking.read_chart_specs(copy, wait=0)) <= set(whole)
+    target.write_bytes(raw[:len(raw) // 2])
+    finisher = threading.Timer(0.3, lambda: target.write_bytes(raw))
+    finisher.start()
+    try:
+        assert lab4.tracking.read_chart_specs(copy, wait=5) == whole
+    finally:
+        finisher.join()
