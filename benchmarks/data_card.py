@@ -31,7 +31,6 @@ LABELS = ("negative", "neutral", "positive")
 
 
 def _frame(path: Path, split: str | None):
-
     import lab4_helpers as lab
 
     # loaded and cleaned as the notebook's Step 2 loads them, so the figures are the ones a student sees
